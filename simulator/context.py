@@ -1,0 +1,43 @@
+"""The typed per-request context that flows from transport to generators, limits and latency."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from simulator.deployments import Deployment
+from simulator.models import ModelSpec, Operation
+
+
+class Surface(enum.StrEnum):
+    CLASSIC = "classic"  # /openai/deployments/{deployment}/...?api-version=
+    V1 = "v1"  # /openai/v1/... with the deployment in the body's `model`
+
+
+@dataclasses.dataclass(slots=True)
+class OpenAIRequest:
+    """One parsed inference request. `body` is the decoded JSON; `raw_body` the bytes as received."""
+
+    operation: Operation
+    deployment: Deployment
+    surface: Surface
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: dict[str, Any]
+    raw_body: bytes
+    api_version: str | None
+    received_at: float  # time.monotonic() when the request arrived
+    # Filled in by the pipeline as it learns them; limits and latency read them.
+    prompt_tokens: int | None = None
+
+    @property
+    def model(self) -> ModelSpec:
+        return self.deployment.model
+
+    @property
+    def stream(self) -> bool:
+        return self.body.get("stream") is True

@@ -1,0 +1,137 @@
+"""Deployments: named instances of a model, with their quota, as a deployments file describes them.
+
+The file keeps the predecessor's shape so its users' files still load:
+`{"name": {"model": "gpt-4o", "tokensPerMinute": 30000, "embeddingSize": 1536}}`, plus
+`requestsPerMinute`, `type` (`standard` | `provisioned`) and `ptu`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from simulator import errors
+from simulator.models import ModelSpec, Operation, find_model
+from simulator.settings import SettingsError
+
+
+class DeploymentType(enum.StrEnum):
+    STANDARD = "standard"
+    PROVISIONED = "provisioned"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Deployment:
+    name: str
+    model: ModelSpec
+    tokens_per_minute: int | None = None
+    requests_per_minute: int | None = None
+    embedding_size: int | None = None
+    type: DeploymentType = DeploymentType.STANDARD
+    ptu: int | None = None
+    defined: bool = True
+
+    @property
+    def embedding_dimensions(self) -> int:
+        return self.embedding_size or self.model.embedding_dimensions or 1536
+
+    def to_json(self) -> dict[str, Any]:
+        """The deployments-file form, as `/++/config` shows it."""
+        entry: dict[str, Any] = {"model": self.model.name, "type": self.type.value}
+        for key, value in (
+            ("tokensPerMinute", self.tokens_per_minute),
+            ("requestsPerMinute", self.requests_per_minute),
+            ("embeddingSize", self.embedding_size),
+            ("ptu", self.ptu),
+        ):
+            if value is not None:
+                entry[key] = value
+        return entry
+
+
+_FIELDS = {
+    "tokensPerMinute": "tokens_per_minute",
+    "requestsPerMinute": "requests_per_minute",
+    "embeddingSize": "embedding_size",
+    "ptu": "ptu",
+}
+
+
+def parse_deployment(name: str, entry: Mapping[str, Any]) -> Deployment:
+    """One entry of the deployments file; `SettingsError` names the deployment and field at fault."""
+    if not isinstance(entry, Mapping):
+        raise SettingsError(f"deployment {name!r}: expected an object, got {type(entry).__name__}")
+    unknown = set(entry) - {"model", "type", *_FIELDS}
+    if unknown:
+        raise SettingsError(f"deployment {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
+    model = entry.get("model")
+    if not isinstance(model, str) or not model:
+        raise SettingsError(f"deployment {name!r}: 'model' must be a non-empty string")
+    values: dict[str, Any] = {}
+    for key, attribute in _FIELDS.items():
+        value = entry.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise SettingsError(f"deployment {name!r}: {key!r} must be a positive integer, not {value!r}")
+        values[attribute] = value
+    try:
+        kind = DeploymentType(entry.get("type", "standard"))
+    except ValueError:
+        raise SettingsError(f"deployment {name!r}: 'type' must be 'standard' or 'provisioned'") from None
+    if kind is DeploymentType.PROVISIONED and "ptu" not in values:
+        raise SettingsError(f"deployment {name!r}: a provisioned deployment needs 'ptu'")
+    return Deployment(name, find_model(model), type=kind, **values)
+
+
+def parse_deployments(document: Any) -> dict[str, Deployment]:
+    if not isinstance(document, Mapping):
+        raise SettingsError("the deployments file must hold a JSON object of deployment name → settings")
+    return {name: parse_deployment(name, entry) for name, entry in document.items()}
+
+
+def load_deployments(path: Path) -> dict[str, Deployment]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SettingsError(f"OPENAI_DEPLOYMENT_CONFIG_PATH: cannot read {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"OPENAI_DEPLOYMENT_CONFIG_PATH: {path} is not valid JSON: {error}") from None
+    return parse_deployments(document)
+
+
+class Deployments:
+    """Looks up the deployment a request names, inventing one for undefined names when allowed."""
+
+    def __init__(
+        self,
+        defined: Mapping[str, Deployment],
+        *,
+        allow_undefined: bool,
+        default_chat_model: str,
+        default_embedding_model: str,
+    ) -> None:
+        self.defined = dict(defined)
+        self.allow_undefined = allow_undefined
+        self._defaults = {
+            Operation.CHAT_COMPLETIONS: find_model(default_chat_model),
+            Operation.COMPLETIONS: find_model("gpt-35-turbo-instruct"),
+            Operation.EMBEDDINGS: find_model(default_embedding_model),
+        }
+        self._undefined = lru_cache(maxsize=4096)(self._make_undefined)
+
+    def resolve(self, name: str, operation: Operation) -> Deployment:
+        deployment = self.defined.get(name)
+        if deployment is not None:
+            return deployment
+        if not self.allow_undefined:
+            raise errors.deployment_not_found()
+        return self._undefined(name, operation)
+
+    def _make_undefined(self, name: str, operation: Operation) -> Deployment:
+        return Deployment(name, self._defaults[operation], defined=False)

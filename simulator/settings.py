@@ -1,0 +1,171 @@
+"""Typed settings, read and validated once at start-up.
+
+Every setting the simulator reads is a field of `Settings` whose metadata names the environment variable
+and documents it. That one table drives parsing, `local.settings.sample.json`, the README's settings table
+and the Terraform app-settings check, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class Mode(enum.StrEnum):
+    GENERATE = "generate"
+    RECORD = "record"
+    REPLAY = "replay"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the simulator cannot use; the message names the variable."""
+
+
+def setting(env: str, doc: str, default: Any = None, *, secret: bool = False, sample: str | None = None) -> Any:
+    """Declare a field read from the environment variable `env`."""
+    metadata = {"env": env, "doc": doc, "secret": secret, "sample": sample}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    mode: Mode = setting("SIMULATOR_MODE", "`generate`, `record` or `replay`.", Mode.GENERATE)
+    api_key: str | None = setting(
+        "SIMULATOR_API_KEY",
+        "Key clients send as `api-key` or `Authorization: Bearer`. Unset: one is generated and printed at start.",
+        secret=True,
+    )
+    deployment_config_path: Path | None = setting(
+        "OPENAI_DEPLOYMENT_CONFIG_PATH",
+        "JSON file describing deployments (see docs/deployments.md).",
+    )
+    allow_undefined_deployments: bool = setting(
+        "ALLOW_UNDEFINED_OPENAI_DEPLOYMENTS",
+        "Serve deployment names missing from the deployments file with a default model; `false` answers 404.",
+        True,
+    )
+    default_chat_model: str = setting(
+        "SIMULATOR_DEFAULT_CHAT_MODEL", "Model used for undefined deployments of chat and completions.", "gpt-4o"
+    )
+    default_embedding_model: str = setting(
+        "SIMULATOR_DEFAULT_EMBEDDING_MODEL",
+        "Model used for undefined deployments of embeddings.",
+        "text-embedding-ada-002",
+    )
+    completion_tokens: str = setting(
+        "SIMULATOR_COMPLETION_TOKENS",
+        "Length a generated answer wants when uncapped: `N` or a range `MIN-MAX` (drawn per request).",
+        "100-300",
+    )
+    seed: int = setting("SIMULATOR_SEED", "Seed of the random source behind generated text and ids.", 0)
+    max_body_bytes: int = setting(
+        "SIMULATOR_MAX_BODY_BYTES", "Largest request body accepted; larger bodies get 413.", 4 * 1024 * 1024
+    )
+    recording_dir: Path = setting("RECORDING_DIR", "Folder of YAML recordings (record and replay).", Path("recordings"))
+    recording_autosave: bool = setting(
+        "RECORDING_AUTOSAVE", "Save each recorded interaction as it completes; `false`: save on request.", True
+    )
+    azure_openai_endpoint: str | None = setting(
+        "AZURE_OPENAI_ENDPOINT", "Real Azure OpenAI endpoint that record mode forwards to."
+    )
+    azure_openai_key: str | None = setting(
+        "AZURE_OPENAI_KEY", "Key for `AZURE_OPENAI_ENDPOINT`; unset: Entra ID (DefaultAzureCredential).", secret=True
+    )
+    extension_path: Path | None = setting(
+        "EXTENSION_PATH", "Python file or package whose `initialize(simulator)` adds generators or limits."
+    )
+    log_level: str = setting("LOG_LEVEL", "Python log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read every field from `environ` (default `os.environ`); empty values count as unset."""
+        environ = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            name = field.metadata["env"]
+            raw = environ.get(name, "").strip()
+            if raw:
+                values[field.name] = _parse(name, raw, hints[field.name])
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.max_body_bytes <= 0:
+            raise SettingsError("SIMULATOR_MAX_BODY_BYTES must be a positive number of bytes")
+        parse_token_range(self.completion_tokens)
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}")
+        if self.mode is Mode.RECORD and not self.azure_openai_endpoint:
+            raise SettingsError("SIMULATOR_MODE=record needs AZURE_OPENAI_ENDPOINT")
+
+    def replace(self, **changes: Any) -> Settings:
+        updated = dataclasses.replace(self, **changes)
+        updated.validate()
+        return updated
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SettingDoc:
+    env: str
+    doc: str
+    default: str
+    secret: bool
+    sample: str
+
+
+def documented_settings() -> list[SettingDoc]:
+    """The table of settings, for docs and the Terraform check."""
+    rows = []
+    for field in dataclasses.fields(Settings):
+        default = field.default
+        shown = "" if default is None else str(default.value if isinstance(default, enum.Enum) else default)
+        shown = shown.lower() if isinstance(default, bool) else shown
+        meta = field.metadata
+        rows.append(SettingDoc(meta["env"], meta["doc"], shown, meta["secret"], meta["sample"] or shown))
+    return rows
+
+
+def parse_token_range(text: str) -> tuple[int, int]:
+    """`"200"` → (200, 200); `"100-300"` → (100, 300)."""
+    low, _, high = text.partition("-")
+    try:
+        bounds = int(low), int(high or low)
+    except ValueError:
+        raise SettingsError(f"SIMULATOR_COMPLETION_TOKENS must be N or MIN-MAX, not {text!r}") from None
+    if not 1 <= bounds[0] <= bounds[1]:
+        raise SettingsError(f"SIMULATOR_COMPLETION_TOKENS must satisfy 1 <= MIN <= MAX, not {text!r}")
+    return bounds
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(name: str, raw: str, kind: Any) -> Any:
+    base = _optional_base(kind)
+    try:
+        if base is bool:
+            if raw.lower() in _TRUE:
+                return True
+            if raw.lower() in _FALSE:
+                return False
+            raise ValueError("expected true or false")
+        if base is Mode:
+            return Mode(raw.lower())
+        if base in (int, float, Path, str):
+            return base(raw)
+    except ValueError as error:
+        allowed = f" (one of {', '.join(m.value for m in Mode)})" if base is Mode else ""
+        raise SettingsError(f"{name}={raw!r} is not valid{allowed}: {error}") from None
+    raise TypeError(f"no parser for {kind!r}")
+
+
+def _optional_base(kind: Any) -> Any:
+    args = [arg for arg in getattr(kind, "__args__", ()) if arg is not type(None)]
+    return args[0] if args else kind

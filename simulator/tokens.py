@@ -1,0 +1,114 @@
+"""Token counting with tiktoken, as the OpenAI cookbook counts chat prompts.
+
+tiktoken downloads encodings on first use unless `TIKTOKEN_CACHE_DIR` holds them; the simulator
+pre-seeds that directory from the copies it ships (see docs/offline.md), so it never needs the internet.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import tiktoken
+
+# Cookbook overheads (num_tokens_from_messages / num_tokens_for_tools).
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMER = 3
+IMAGE_TOKENS_LOW_DETAIL = 85
+_TOOL_OVERHEADS = {
+    # encoding: (func_init, prop_init, prop_key, enum_init, enum_item, func_end)
+    "o200k_base": (7, 3, 3, -3, 3, 12),
+    "cl100k_base": (10, 3, 3, -3, 3, 12),
+}
+
+BUNDLED_CACHE = Path(__file__).parent / "tiktoken_cache"
+
+
+def use_bundled_cache() -> None:
+    """Point tiktoken at the encodings shipped with the package unless the user chose a cache already."""
+    if "TIKTOKEN_CACHE_DIR" not in os.environ and "DATA_GYM_CACHE_DIR" not in os.environ:
+        if any(BUNDLED_CACHE.glob("[0-9a-f]" * 8 + "*")):
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(BUNDLED_CACHE)
+
+
+@functools.cache
+def encoding(name: str) -> tiktoken.Encoding:
+    return tiktoken.get_encoding(name)
+
+
+def count_text(text: str, encoding_name: str) -> int:
+    return len(encoding(encoding_name).encode(text, disallowed_special=()))
+
+
+def count_messages(messages: Sequence[Mapping[str, Any]], encoding_name: str) -> int:
+    """Prompt tokens of a chat request's messages, reply primer included."""
+    enc = encoding(encoding_name)
+    total = REPLY_PRIMER
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        for key, value in message.items():
+            if key == "name":
+                total += TOKENS_PER_NAME
+            total += _count_value(enc, value)
+    return total
+
+
+def count_tools(tools: Iterable[Mapping[str, Any]], encoding_name: str) -> int:
+    """Tokens that tool (function) definitions add to a prompt."""
+    func_init, prop_init, prop_key, enum_init, enum_item, func_end = _TOOL_OVERHEADS.get(
+        encoding_name, _TOOL_OVERHEADS["o200k_base"]
+    )
+    enc = encoding(encoding_name)
+    total = 0
+    for tool in tools:
+        function = tool.get("function") or {}
+        total += func_init
+        description = str(function.get("description") or "").removesuffix(".")
+        total += _len(enc, f"{function.get('name', '')}:{description}")
+        properties = (function.get("parameters") or {}).get("properties") or {}
+        if properties:
+            total += prop_init
+            for name, schema in properties.items():
+                schema = schema if isinstance(schema, Mapping) else {}
+                total += prop_key
+                if "enum" in schema:
+                    total += enum_init
+                    for item in schema["enum"]:
+                        total += enum_item + _len(enc, str(item))
+                described = str(schema.get("description") or "").removesuffix(".")
+                total += _len(enc, f"{name}:{schema.get('type', '')}:{described}")
+    return total + func_end if total else 0
+
+
+def _count_value(enc: tiktoken.Encoding, value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return _len(enc, value)
+    if isinstance(value, list):
+        return sum(_count_part(enc, part) for part in value)
+    if isinstance(value, Mapping):
+        return sum(_count_value(enc, item) for item in value.values())
+    return _len(enc, str(value))
+
+
+def _count_part(enc: tiktoken.Encoding, part: Any) -> int:
+    """One element of a content list (text or image part) or of `tool_calls`."""
+    if isinstance(part, Mapping):
+        kind = part.get("type")
+        if kind == "text":
+            return _len(enc, str(part.get("text", "")))
+        if kind in ("image_url", "input_image"):
+            return IMAGE_TOKENS_LOW_DETAIL
+        if kind == "function" or "function" in part:
+            function = part.get("function") or {}
+            return _len(enc, str(function.get("name", ""))) + _len(enc, str(function.get("arguments", "")))
+    return _count_value(enc, part)
+
+
+def _len(enc: tiktoken.Encoding, text: str) -> int:
+    return len(enc.encode(text, disallowed_special=()))
