@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator import errors
-from simulator.models import ModelSpec, Operation, find_model
+from simulator.models import ModelSpec, Operation, find_model, known_model
 from simulator.settings import SettingsError
 
 
@@ -134,4 +134,8 @@ class Deployments:
         return self._undefined(name, operation)
 
     def _make_undefined(self, name: str, operation: Operation) -> Deployment:
-        return Deployment(name, self._defaults[operation], defined=False)
+        """A deployment named after a model (`gpt-4o-mini`) behaves as that model; others as the default."""
+        model = known_model(name)
+        if model is None or not model.supports(operation):
+            model = self._defaults[operation]
+        return Deployment(name, model, defined=False)

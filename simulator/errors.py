@@ -31,7 +31,6 @@ class OpenAIError(Exception):
         type: str | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
-        openai_style: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -41,13 +40,11 @@ class OpenAIError(Exception):
         self.type = type
         self.headers = headers or {}
         self.extra = extra or {}
-        # OpenAI-style bodies (validation errors from the model service) always carry type and param.
-        self.openai_style = openai_style
 
     def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.openai_style or self.param is not None or self.type is not None:
-            error = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+        # Absent rather than null: both AOAI specs type these fields as non-nullable strings.
+        fields = {"code": self.code, "message": self.message, "param": self.param, "type": self.type}
+        error: dict[str, Any] = {key: value for key, value in fields.items() if value is not None}
         error.update(self.extra)
         return {"error": error}
 
@@ -84,7 +81,7 @@ def payload_too_large(limit: int) -> OpenAIError:
 
 def invalid_request(message: str, param: str | None = None, code: str | None = None) -> OpenAIError:
     """A request the model service rejects: OpenAI's validation shape, with `type` and `param`."""
-    return OpenAIError(400, code, message, param=param, type="invalid_request_error", openai_style=True)
+    return OpenAIError(400, code, message, param=param, type="invalid_request_error")
 
 
 def invalid_json() -> OpenAIError:

@@ -41,7 +41,7 @@ class Settings:
     )
     deployment_config_path: Path | None = setting(
         "OPENAI_DEPLOYMENT_CONFIG_PATH",
-        "JSON file describing deployments (see docs/deployments.md).",
+        "JSON file describing deployments (README: Deployments).",
     )
     allow_undefined_deployments: bool = setting(
         "ALLOW_UNDEFINED_OPENAI_DEPLOYMENTS",

@@ -30,9 +30,9 @@ BUNDLED_CACHE = Path(__file__).parent / "tiktoken_cache"
 
 def use_bundled_cache() -> None:
     """Point tiktoken at the encodings shipped with the package unless the user chose a cache already."""
-    if "TIKTOKEN_CACHE_DIR" not in os.environ and "DATA_GYM_CACHE_DIR" not in os.environ:
-        if any(BUNDLED_CACHE.glob("[0-9a-f]" * 8 + "*")):
-            os.environ["TIKTOKEN_CACHE_DIR"] = str(BUNDLED_CACHE)
+    chosen = "TIKTOKEN_CACHE_DIR" in os.environ or "DATA_GYM_CACHE_DIR" in os.environ
+    if not chosen and any(BUNDLED_CACHE.glob("[0-9a-f]" * 8 + "*")):
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(BUNDLED_CACHE)
 
 
 @functools.cache

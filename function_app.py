@@ -1,0 +1,42 @@
+"""Azure Functions entry point: registers the simulator's route table on a v2-model FunctionApp.
+
+Annotations here must be the real classes (no `from __future__ import annotations`): the Functions
+worker inspects them to pick the HTTP streams (FastAPI) request and response types.
+"""
+
+import logging
+
+import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, Response
+
+from simulator.api.dispatch import dispatch
+from simulator.api.routes import ALL_METHODS, ROUTES, Route
+from simulator.app import Simulator
+from simulator.settings import Settings
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+_simulator: Simulator | None = None
+
+
+def get_simulator() -> Simulator:
+    """Built on the first request, not at import: the worker imports this module to index functions."""
+    global _simulator
+    if _simulator is None:
+        settings = Settings.from_env()
+        logging.getLogger("simulator").setLevel(settings.log_level.upper())
+        _simulator = Simulator.from_settings(settings)
+    return _simulator
+
+
+def _register(route: Route) -> None:
+    async def handler(req: Request) -> Response:
+        return await dispatch(get_simulator(), req, route.endpoint, route.methods, auth=route.auth)
+
+    handler.__name__ = handler.__qualname__ = route.name
+    decorated = app.route(route=route.function_route, methods=list(ALL_METHODS))(handler)
+    app.function_name(route.name)(decorated)
+
+
+for _route in ROUTES:
+    _register(_route)

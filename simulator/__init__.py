@@ -1,0 +1,1 @@
+"""aoai-simulator: an Azure OpenAI API simulator for load tests."""

@@ -1,0 +1,50 @@
+"""`python -m simulator`: serve the simulator locally with the same functions Azure runs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import uvicorn
+from dotenv import load_dotenv
+
+from simulator.app import Simulator
+from simulator.server import create_app
+from simulator.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulator", description="Azure OpenAI API simulator")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="settings file (default .env, if any)")
+    args = parser.parse_args(argv)
+    if args.env_file.is_file():
+        load_dotenv(args.env_file, override=False)
+    try:
+        settings = Settings.from_env()
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        simulator = Simulator.from_settings(settings)
+    except SettingsError as error:
+        print(f"aoai-simulator: configuration error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"aoai-simulator ({settings.mode.value} mode) on http://{args.host}:{args.port}  api-key: {simulator.api_key}",
+        file=sys.stderr,
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(simulator),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Transport: HTTP in, HTTP out. Parses and renders; never computes answers."""

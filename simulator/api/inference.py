@@ -1,0 +1,86 @@
+"""Inference endpoints: build the typed request from HTTP, let the core answer, render the reply."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from simulator import errors, jsonenc
+from simulator.api.dispatch import Endpoint
+from simulator.api.responses import common_headers, reply_response
+from simulator.app import Simulator
+from simulator.context import OpenAIRequest, Surface
+from simulator.models import Operation
+
+API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+V1_API_VERSIONS = {"v1", "preview", "latest"}
+
+
+def inference(operation: Operation, surface: Surface) -> Endpoint:
+    async def endpoint(simulator: Simulator, request: Request, raw_body: bytes) -> Response:
+        received_at = time.monotonic()
+        api_version = _api_version(request, surface)
+        body = _json_object(raw_body)
+        name = request.path_params.get("deployment") if surface is Surface.CLASSIC else _model_field(body)
+        deployment = simulator.deployments.resolve(name, operation)
+        if not deployment.model.supports(operation):
+            raise errors.operation_not_supported(operation.noun, deployment.model.name)
+        parsed = OpenAIRequest(
+            operation=operation,
+            deployment=deployment,
+            surface=surface,
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            headers=request.headers,
+            body=body,
+            raw_body=raw_body,
+            api_version=api_version,
+            received_at=received_at,
+        )
+        reply = await simulator.answer(parsed)
+        headers = common_headers(request.headers)
+        headers["x-ms-deployment-name"] = deployment.name
+        return reply_response(reply, headers)
+
+    return endpoint
+
+
+def _api_version(request: Request, surface: Surface) -> str | None:
+    version = request.query_params.get("api-version")
+    if surface is Surface.V1:
+        if version is not None and version not in V1_API_VERSIONS and not API_VERSION.match(version):
+            raise errors.unsupported_api_version()
+        return version
+    if not version:
+        raise errors.missing_api_version()
+    if not API_VERSION.match(version):
+        raise errors.unsupported_api_version()
+    return version
+
+
+def _json_object(raw_body: bytes) -> dict[str, Any]:
+    if not raw_body.strip():
+        raise errors.invalid_request("The request body is empty; a JSON object is required.")
+    try:
+        body = jsonenc.loads(raw_body)
+    except jsonenc.JSONDecodeError:
+        raise errors.invalid_json() from None
+    if not isinstance(body, dict):
+        raise errors.invalid_request("The request body must be a JSON object.")
+    return body
+
+
+def _model_field(body: dict[str, Any]) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise errors.invalid_request(
+            "Missing required parameter: 'model'. On /openai/v1 it names your deployment.",
+            "model",
+            "missing_required_parameter",
+        )
+    return model

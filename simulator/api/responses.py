@@ -1,0 +1,50 @@
+"""Turning replies and errors into Starlette responses, with the headers every AOAI answer carries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+
+from starlette.responses import Response, StreamingResponse
+
+from simulator import sse
+from simulator.errors import OpenAIError
+from simulator.jsonenc import dumps
+from simulator.replies import JsonReply, Reply, StreamReply
+
+JSON = "application/json"
+
+
+def common_headers(request_headers: Mapping[str, str], region: str = "Simulated") -> dict[str, str]:
+    request_id = str(uuid.uuid4())
+    headers = {"apim-request-id": request_id, "x-request-id": request_id, "x-ms-region": region}
+    client_id = request_headers.get("x-ms-client-request-id")
+    if client_id:
+        headers["x-ms-client-request-id"] = client_id
+    return headers
+
+
+def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    content = body if isinstance(body, bytes) else dumps(body)
+    return Response(content, status_code=status, headers=dict(headers or {}), media_type=JSON)
+
+
+def error_response(error: OpenAIError, headers: Mapping[str, str] | None = None) -> Response:
+    return json_response(error.body(), error.status, {**(headers or {}), **error.headers})
+
+
+def reply_response(reply: Reply, headers: Mapping[str, str]) -> Response:
+    merged = {**headers, **reply.headers}
+    if isinstance(reply, JsonReply):
+        return json_response(reply.body, reply.status, merged)
+    merged.setdefault("cache-control", "no-cache")
+    return StreamingResponse(stream_body(reply), status_code=reply.status, headers=merged, media_type=sse.MEDIA_TYPE)
+
+
+async def stream_body(reply: StreamReply) -> AsyncIterator[bytes]:
+    if reply.source is not None:
+        async for data in reply.source:
+            yield data
+        return
+    for event in reply.events or ():
+        yield event.data

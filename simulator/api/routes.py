@@ -1,0 +1,48 @@
+"""The route table: declared once, mounted by both hosts (Azure Functions and the local server)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from simulator.api.dispatch import Endpoint
+from simulator.api.inference import inference
+from simulator.api.service import health, list_models, not_found
+from simulator.context import Surface
+from simulator.models import Operation
+
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Route:
+    name: str  # also the Azure Functions function name
+    path: str  # Starlette syntax: "/openai/deployments/{deployment}/chat/completions"
+    methods: frozenset[str]
+    endpoint: Endpoint
+    auth: bool = True
+
+    @property
+    def function_route(self) -> str:
+        """The same path in Azure Functions syntax (no leading slash; catch-all as `{*path}`)."""
+        return self.path.lstrip("/").replace("{path:path}", "{*path}")
+
+
+def _post(name: str, path: str, operation: Operation, surface: Surface) -> Route:
+    return Route(name, path, frozenset({"POST"}), inference(operation, surface))
+
+
+CLASSIC = "/openai/deployments/{deployment}"
+V1 = "/openai/v1"
+
+ROUTES: tuple[Route, ...] = (
+    _post("chat_completions", f"{CLASSIC}/chat/completions", Operation.CHAT_COMPLETIONS, Surface.CLASSIC),
+    _post("completions", f"{CLASSIC}/completions", Operation.COMPLETIONS, Surface.CLASSIC),
+    _post("embeddings", f"{CLASSIC}/embeddings", Operation.EMBEDDINGS, Surface.CLASSIC),
+    _post("v1_chat_completions", f"{V1}/chat/completions", Operation.CHAT_COMPLETIONS, Surface.V1),
+    _post("v1_completions", f"{V1}/completions", Operation.COMPLETIONS, Surface.V1),
+    _post("v1_embeddings", f"{V1}/embeddings", Operation.EMBEDDINGS, Surface.V1),
+    Route("v1_models", f"{V1}/models", frozenset({"GET"}), list_models),
+    Route("health", "/", frozenset({"GET", "HEAD"}), health, auth=False),
+    # Last: everything else gets AOAI's 404 rather than the framework's.
+    Route("not_found", "/{path:path}", frozenset(ALL_METHODS), not_found, auth=False),
+)

@@ -1,0 +1,28 @@
+"""Service endpoints: health, the v1 model list, and AOAI's 404 for everything else."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from simulator import errors
+from simulator.api.responses import common_headers, json_response
+from simulator.app import Simulator
+
+MODELS_CREATED = 1_700_000_000  # fixed, so the list is byte-stable across calls and instances
+
+
+async def health(simulator: Simulator, request: Request, body: bytes) -> Response:
+    return json_response({"status": "ok", "mode": simulator.settings.mode.value})
+
+
+async def list_models(simulator: Simulator, request: Request, body: bytes) -> Response:
+    data = [
+        {"id": name, "object": "model", "created": MODELS_CREATED, "owned_by": "system", "model": d.model.name}
+        for name, d in sorted(simulator.deployments.defined.items())
+    ]
+    return json_response({"object": "list", "data": data}, headers=common_headers(request.headers))
+
+
+async def not_found(simulator: Simulator, request: Request, body: bytes) -> Response:
+    raise errors.resource_not_found()

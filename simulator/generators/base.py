@@ -1,0 +1,63 @@
+"""What every generator shares: its inputs (a seeded random source, length settings, a clock) and the
+length decision that keeps `completion_tokens` exact and within the caller's cap."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+from collections.abc import Callable
+
+from simulator import errors
+from simulator.models import ModelSpec
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GenerationSettings:
+    completion_tokens: tuple[int, int]  # (min, max) an uncapped answer wants
+    seed: int = 0
+    clock: Callable[[], float] = time.time
+
+
+class RandomSource:
+    """Per-request random sources: from the request's `seed` when it gives one (same seed → same answer),
+    otherwise from one seeded stream, so a whole run is reproducible."""
+
+    def __init__(self, seed: int) -> None:
+        self._stream = random.Random(seed)
+
+    def for_request(self, seed: int | None) -> random.Random:
+        if seed is not None:
+            return random.Random(seed)
+        return random.Random(self._stream.getrandbits(64))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Length:
+    tokens: int
+    finish_reason: str  # "stop" or "length"
+
+
+def choose_length(cap: int | None, model: ModelSpec, rng: random.Random, wanted: tuple[int, int]) -> Length:
+    """How long the answer is: what the 'model' wants to say, cut at the cap (→ finish_reason "length")."""
+    desired = rng.randint(*wanted)
+    limit = min(cap, model.max_output_tokens) if cap is not None else model.max_output_tokens
+    if desired > limit:
+        return Length(limit, "length")
+    return Length(desired, "stop")
+
+
+def check_output_cap(cap: int | None, model: ModelSpec, param: str) -> None:
+    if cap is not None and model.max_output_tokens and cap > model.max_output_tokens:
+        raise errors.invalid_request(
+            f"{param} is too large: {cap}. This model supports at most {model.max_output_tokens} completion tokens, "
+            f"whereas you provided {cap}.",
+            param,
+            "invalid_value",
+        )
+
+
+def check_context(prompt_tokens: int, cap: int | None, model: ModelSpec, param: str) -> None:
+    requested = prompt_tokens + (cap or 0)
+    if requested > model.context_window:
+        raise errors.context_length_exceeded(model.context_window, requested, prompt_tokens, cap or 0, param)

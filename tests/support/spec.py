@@ -1,0 +1,55 @@
+"""Validate bodies against the official AOAI OpenAPI descriptions in ../shared/specs.
+
+OpenAPI 3.0 schemas are not JSON Schema: `nullable: true` becomes a type union with "null" here.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+GA = "aoai-inference-2024-10-21.json"
+V1 = "aoai-v1-generated.json"
+
+
+def _translate(node: Any) -> Any:
+    if isinstance(node, dict):
+        node = {key: _translate(value) for key, value in node.items()}
+        if node.pop("nullable", False):
+            if "type" in node:
+                kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
+                node["type"] = [*kinds, "null"]
+                if "enum" in node:
+                    node["enum"] = [*node["enum"], None]
+            else:
+                node = {"anyOf": [node, {"type": "null"}]}
+        return node
+    if isinstance(node, list):
+        return [_translate(item) for item in node]
+    return node
+
+
+@functools.cache
+def _document(name: str) -> dict[str, Any]:
+    return _translate(json.loads((SPECS / name).read_text()))
+
+
+def available() -> bool:
+    return (SPECS / GA).is_file() and (SPECS / V1).is_file()
+
+
+def validate(body: Any, schema_name: str, spec: str = GA) -> None:
+    """Raise `jsonschema.ValidationError` unless `body` matches `#/components/schemas/<schema_name>`."""
+    document = _document(spec)
+    uri = f"urn:aoai:{spec}"
+    registry = Registry().with_resource(uri, Resource.from_contents(document, default_specification=DRAFT202012))
+    schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
+    jsonschema.Draft202012Validator(schema, registry=registry).validate(copy.deepcopy(body))

@@ -1,0 +1,290 @@
+"""A stand-in Azure OpenAI on a loopback port: AOAI's wire format, SSE included, with deliberate delays.
+
+It runs its own event loop in a thread, so synchronous and asynchronous tests (and an end-to-end test whose
+simulator forwards to it) can all use it. Answers are deterministic functions of the request; JSON layouts
+differ per operation on purpose (compact chat, indented embeddings, completions with a trailing newline) so
+recordings have to reproduce each byte for byte. Deployments named `standin-500`, `standin-429` and
+`standin-hang` answer 500, 429, or nothing at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import json
+import random
+import threading
+from typing import Any
+
+from aiohttp import web
+
+from tests.support.ports import free_port, wait_for_port
+
+ACCESS_DENIED = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key "
+    "for an active subscription and use a correct regional API endpoint for your resource."
+)
+# fmt: off
+WORDS = (
+    "the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "while", "patient", "load", "tests",
+    "count", "every", "token", "that", "arrives", "on", "time", "and", "record", "how", "long", "each", "took",
+)
+# fmt: on
+SAFE = {"filtered": False, "severity": "safe"}
+CONTENT_FILTER = {"hate": SAFE, "self_harm": SAFE, "sexual": SAFE, "violence": SAFE}
+PROMPT_FILTER = {
+    "prompt_index": 0,
+    "content_filter_results": {**CONTENT_FILTER, "jailbreak": {"filtered": False, "detected": False}},
+}
+MODELS = {"chat": "gpt-4o-2024-11-20", "completions": "gpt-35-turbo-instruct", "embeddings": "text-embedding-3-small"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReceivedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class StandinAOAI:
+    def __init__(
+        self,
+        *,
+        api_key: str = "standin-upstream-key",
+        bearer_token: str | None = None,
+        first_event_delay: float = 0.05,
+        event_delay: float = 0.03,
+        json_delay: float = 0.04,
+        answer_words: int = 8,
+    ) -> None:
+        self.api_key = api_key
+        self.bearer_token = bearer_token
+        self.first_event_delay = first_event_delay
+        self.event_delay = event_delay
+        self.json_delay = json_delay
+        self.answer_words = answer_words
+        self.port = free_port()
+        self.requests: list[ReceivedRequest] = []
+        self._ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Future[None] | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> StandinAOAI:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="standin-aoai", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set_result, None)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._thread = self._loop = self._stopping = None
+
+    def __enter__(self) -> StandinAOAI:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _run(self, ready: threading.Event) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._serve(ready))
+        finally:
+            self._loop.close()
+
+    async def _serve(self, ready: threading.Event) -> None:
+        app = web.Application()
+        app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
+        app.router.add_post("/openai/deployments/{deployment}/completions", self._completions)
+        app.router.add_post("/openai/deployments/{deployment}/embeddings", self._embeddings)
+        app.router.add_post("/openai/v1/chat/completions", self._chat)
+        app.router.add_post("/openai/v1/embeddings", self._embeddings)
+        runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        self._stopping = asyncio.get_running_loop().create_future()
+        ready.set()
+        try:
+            await self._stopping
+        finally:
+            await runner.cleanup()
+
+    async def _admit(self, request: web.Request) -> tuple[str, dict[str, Any]] | web.Response:
+        """Record the request, check its credentials, and return its deployment and body, or an error."""
+        raw = await request.read()
+        self.requests.append(
+            ReceivedRequest(request.method, request.path, request.query_string, dict(request.headers), raw)
+        )
+        bearer = request.headers.get("Authorization", "")
+        if request.headers.get("api-key") != self.api_key and not (
+            self.bearer_token and bearer == f"Bearer {self.bearer_token}"
+        ):
+            return web.json_response({"error": {"code": "401", "message": ACCESS_DENIED}}, status=401)
+        body = json.loads(raw)
+        deployment = request.match_info.get("deployment") or body.get("model", "")
+        if deployment == "standin-500":
+            await asyncio.sleep(self.json_delay)
+            error = {"code": "InternalServerError", "message": "The server had an error while processing your request."}
+            return web.json_response({"error": error}, status=500)
+        if deployment == "standin-429":
+            error = {"code": "RateLimitReached", "message": "Your requests have exceeded the token rate limit."}
+            return web.json_response({"error": error}, status=429, headers={"retry-after": "7"})
+        if deployment == "standin-hang":
+            await asyncio.sleep(3600)
+        return deployment, body
+
+    def _headers(self, deployment: str, content_type: str) -> dict[str, str]:
+        number = next(self._ids)
+        return {
+            "Content-Type": content_type,
+            "apim-request-id": f"00000000-0000-4000-8000-{number:012d}",
+            "x-request-id": f"standin-{number}",
+            "x-ratelimit-remaining-requests": "99",
+            "x-ratelimit-remaining-tokens": "99000",
+            "x-ms-region": "Sweden Central",
+            "x-ms-deployment-name": deployment,
+            "Strict-Transport-Security": "max-age=31536000; includeSubDomains; preload",
+        }
+
+    def _answer(self, prompt: str) -> list[str]:
+        rng = random.Random(prompt)
+        return [(" " if index else "") + rng.choice(WORDS) for index in range(self.answer_words)]
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        admitted = await self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        deployment, body = admitted
+        messages = body.get("messages", [])
+        prompt = " ".join(str(message.get("content", "")) for message in messages)
+        pieces = self._answer(prompt)
+        ident = f"chatcmpl-standin{next(self._ids):06d}"
+        usage = {
+            "completion_tokens": len(pieces),
+            "prompt_tokens": len(prompt.split()) + 3 * len(messages) + 3,
+            "total_tokens": len(pieces) + len(prompt.split()) + 3 * len(messages) + 3,
+        }
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            events = self._chat_events(ident, pieces, usage if include_usage else None)
+            return await self._stream(request, deployment, events)
+        answer = {
+            "choices": [
+                {
+                    "content_filter_results": CONTENT_FILTER,
+                    "finish_reason": "stop",
+                    "index": 0,
+                    "logprobs": None,
+                    "message": {"content": "".join(pieces), "refusal": None, "role": "assistant"},
+                }
+            ],
+            "created": 1732000000,
+            "id": ident,
+            "model": MODELS["chat"],
+            "object": "chat.completion",
+            "prompt_filter_results": [PROMPT_FILTER],
+            "system_fingerprint": "fp_standin",
+            "usage": usage,
+        }
+        await asyncio.sleep(self.json_delay)
+        return web.Response(body=_compact(answer), headers=self._headers(deployment, "application/json"))
+
+    def _chat_events(self, ident: str, pieces: list[str], usage: dict[str, int] | None) -> list[bytes]:
+        """AOAI's sequence: prompt filter results, role, content deltas, finish, optional usage, [DONE]."""
+        chunk = {"created": 1732000000, "id": ident, "model": MODELS["chat"], "object": "chat.completion.chunk"}
+        chunk["system_fingerprint"] = "fp_standin"
+
+        def choice(delta: dict[str, Any], finish: str | None, filters: dict[str, Any]) -> dict[str, Any]:
+            return {"content_filter_results": filters, "delta": delta, "finish_reason": finish, "index": 0}
+
+        events = [
+            {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": [PROMPT_FILTER]}
+        ]
+        events.append({**chunk, "choices": [choice({"content": "", "refusal": None, "role": "assistant"}, None, {})]})
+        events += [{**chunk, "choices": [choice({"content": piece}, None, CONTENT_FILTER)]} for piece in pieces]
+        events.append({**chunk, "choices": [choice({}, "stop", {})]})
+        if usage is not None:
+            events.append({**chunk, "choices": [], "usage": usage})
+        return [b"data: " + _compact(event) + b"\n\n" for event in events] + [b"data: [DONE]\n\n"]
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        admitted = await self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        deployment, body = admitted
+        prompt = body.get("prompt", "")
+        pieces = self._answer(str(prompt))
+        ident = f"cmpl-standin{next(self._ids):06d}"
+        base = {"id": ident, "object": "text_completion", "created": 1732000000, "model": MODELS["completions"]}
+        if body.get("stream"):
+            events = [
+                {**base, "choices": [{"text": piece, "index": 0, "logprobs": None, "finish_reason": None}]}
+                for piece in pieces
+            ]
+            events.append({**base, "choices": [{"text": "", "index": 0, "logprobs": None, "finish_reason": "stop"}]})
+            framed = [b"data: " + _compact(event) + b"\n\n" for event in events] + [b"data: [DONE]\n\n"]
+            return await self._stream(request, deployment, framed)
+        usage = {"prompt_tokens": len(str(prompt).split()), "completion_tokens": len(pieces)}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        answer = {
+            **base,
+            "choices": [{"text": "".join(pieces), "index": 0, "logprobs": None, "finish_reason": "stop"}],
+            "usage": usage,
+        }
+        await asyncio.sleep(self.json_delay)
+        # A trailing newline: no JSON style reproduces it, so recordings must keep this body as text.
+        data = json.dumps(answer).encode() + b"\n"
+        return web.Response(body=data, headers=self._headers(deployment, "application/json"))
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        admitted = await self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        deployment, body = admitted
+        inputs = body.get("input", "")
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+        dimensions = int(body.get("dimensions", 1536))
+        data = []
+        for index, text in enumerate(inputs):
+            rng = random.Random(str(text))
+            vector = [round(rng.gauss(0, 0.04), 10) for _ in range(dimensions)]
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        tokens = sum(len(str(text).split()) for text in inputs)
+        answer = {
+            "object": "list",
+            "data": data,
+            "model": MODELS["embeddings"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        await asyncio.sleep(self.json_delay)
+        return web.Response(
+            body=json.dumps(answer, indent=2).encode(), headers=self._headers(deployment, "application/json")
+        )
+
+    async def _stream(self, request: web.Request, deployment: str, events: list[bytes]) -> web.StreamResponse:
+        response = web.StreamResponse(headers=self._headers(deployment, "text/event-stream; charset=utf-8"))
+        await response.prepare(request)
+        await asyncio.sleep(self.first_event_delay)
+        for index, event in enumerate(events):
+            if index:
+                await asyncio.sleep(self.event_delay)
+            await response.write(event)
+        await response.write_eof()
+        return response

@@ -1,0 +1,67 @@
+from simulator.tokens import count_messages, count_text, count_tools
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_current_weather",
+        "description": "Get the current weather in a given location",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string", "description": "The city and state, e.g. San Francisco, CA"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["location"],
+        },
+    },
+}
+
+
+def test_single_user_message_matches_the_service() -> None:
+    # gpt-4o reports prompt_tokens=8 for [{"role": "user", "content": "hi"}].
+    assert count_messages([{"role": "user", "content": "hi"}], "o200k_base") == 8
+
+
+def test_message_overheads_follow_the_cookbook() -> None:
+    enc = "cl100k_base"
+    messages = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "name": "example_user", "content": "New synergies will help drive top-line growth."},
+    ]
+    expected = 3  # reply primer
+    expected += 3 + count_text("system", enc) + count_text("You are a helpful assistant.", enc)
+    expected += 3 + count_text("user", enc) + 1 + count_text("example_user", enc)
+    expected += count_text("New synergies will help drive top-line growth.", enc)
+    assert count_messages(messages, enc) == expected
+
+
+def test_content_parts_count_like_strings() -> None:
+    as_string = [{"role": "user", "content": "Describe this picture"}]
+    as_parts = [{"role": "user", "content": [{"type": "text", "text": "Describe this picture"}]}]
+    with_image = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Describe this picture"},
+                {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+            ],
+        }
+    ]
+    assert count_messages(as_parts, "o200k_base") == count_messages(as_string, "o200k_base")
+    assert count_messages(with_image, "o200k_base") == count_messages(as_string, "o200k_base") + 85
+
+
+def test_tool_calls_and_tool_messages_count() -> None:
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
+    base = [{"role": "user", "content": "weather?"}]
+    with_call = [*base, {"role": "assistant", "content": None, "tool_calls": [call]}]
+    with_result = [*with_call, {"role": "tool", "tool_call_id": "call_1", "content": "22 degrees"}]
+    a, b, c = (count_messages(m, "o200k_base") for m in (base, with_call, with_result))
+    assert b > a + 3 + count_text('{"city":"Paris"}', "o200k_base")
+    assert c > b + count_text("22 degrees", "o200k_base")
+
+
+def test_tool_definitions_add_tokens() -> None:
+    assert count_tools([WEATHER_TOOL], "o200k_base") > 20
+    assert count_tools([WEATHER_TOOL], "cl100k_base") == count_tools([WEATHER_TOOL], "o200k_base") + 3
+    assert count_tools([], "o200k_base") == 0
