@@ -64,8 +64,11 @@ class ModelSpec:
     supports_dimensions: bool = False
     # Standard deployments: requests per minute granted per 1,000 tokens per minute of quota.
     requests_per_1000_tpm: float = 6.0
-    # Tokens charged against the TPM budget when a request sets no max_tokens (measured, DESIGN.md §4).
+    # Tokens charged against the TPM budget for the answer when a request sets no max_tokens (measured, DESIGN.md §4).
     default_token_cost: int = 16
+    # Whether the charge on arrival adds an estimate of the prompt, ceil(characters / 4): gpt-4o was charged 2008
+    # for max_tokens 2000, gpt-35-turbo exactly max_tokens (DESIGN.md §4).
+    charges_prompt_characters: bool = True
     # Provisioned deployments: input tokens per minute per PTU, and how many input tokens an output counts as.
     ptu_input_tpm: int | None = None
     output_token_weight: float = 4.0
@@ -95,14 +98,16 @@ def _embedding(name: str, dimensions: int, *, variable: bool) -> ModelSpec:
         encoding="cl100k_base",
         context_window=8_191,
         max_output_tokens=0,
+        default_token_cost=0,
         embedding_dimensions=dimensions,
         supports_dimensions=variable,
     )
 
 
 CATALOGUE: tuple[ModelSpec, ...] = (
-    _chat("gpt-4o", default_token_cost=648, ptu_input_tpm=2_500),
-    _chat("gpt-4o-mini", default_token_cost=648, ptu_input_tpm=37_000),
+    # 648 was measured in total with max_tokens unset, for the same short prompt that added 8 to max_tokens 2000.
+    _chat("gpt-4o", default_token_cost=640, ptu_input_tpm=2_500),
+    _chat("gpt-4o-mini", default_token_cost=640, ptu_input_tpm=37_000),
     _chat("gpt-4.1", context_window=1_047_576, max_output_tokens=32_768, ptu_input_tpm=3_000),
     _chat("gpt-4.1-mini", context_window=1_047_576, max_output_tokens=32_768, ptu_input_tpm=14_900),
     _chat("gpt-4.1-nano", context_window=1_047_576, max_output_tokens=32_768, ptu_input_tpm=59_400),
@@ -115,8 +120,20 @@ CATALOGUE: tuple[ModelSpec, ...] = (
     _reasoning("o3", requests_per_1000_tpm=1.0),
     _reasoning("o3-mini", requests_per_1000_tpm=0.1),
     _reasoning("o4-mini", requests_per_1000_tpm=1.0),
-    _chat("gpt-35-turbo", encoding="cl100k_base", context_window=16_385, max_output_tokens=4_096),
-    _chat("gpt-35-turbo-16k", encoding="cl100k_base", context_window=16_385, max_output_tokens=4_096),
+    _chat(
+        "gpt-35-turbo",
+        encoding="cl100k_base",
+        context_window=16_385,
+        max_output_tokens=4_096,
+        charges_prompt_characters=False,
+    ),
+    _chat(
+        "gpt-35-turbo-16k",
+        encoding="cl100k_base",
+        context_window=16_385,
+        max_output_tokens=4_096,
+        charges_prompt_characters=False,
+    ),
     _chat("gpt-4", encoding="cl100k_base", context_window=8_192, max_output_tokens=8_192),
     _chat("gpt-4-32k", encoding="cl100k_base", context_window=32_768, max_output_tokens=32_768),
     _chat("gpt-4-turbo", encoding="cl100k_base", context_window=128_000, max_output_tokens=4_096),
@@ -141,8 +158,8 @@ _PREFIXES = sorted(_BY_NAME, key=len, reverse=True)
 _warned: set[str] = set()
 
 
-def find_model(name: str) -> ModelSpec:
-    """The spec for `name`, tolerating version suffixes and unknown names."""
+def known_model(name: str) -> ModelSpec | None:
+    """The spec for `name` or a dated/suffixed variant of a catalogued model; None when unknown."""
     key = name.lower().replace("gpt-3.5", "gpt-35")
     spec = _BY_NAME.get(key)
     if spec is not None:
@@ -150,6 +167,15 @@ def find_model(name: str) -> ModelSpec:
     for prefix in _PREFIXES:
         if key.startswith(prefix + "-"):
             return dataclasses.replace(_BY_NAME[prefix], name=name)
+    return None
+
+
+def find_model(name: str) -> ModelSpec:
+    """The spec for `name`, tolerating version suffixes and unknown names."""
+    spec = known_model(name)
+    if spec is not None:
+        return spec
+    key = name.lower()
     kind = ModelKind.EMBEDDING if "embed" in key else ModelKind.CHAT
     if name not in _warned:
         _warned.add(name)
