@@ -4,6 +4,7 @@ Annotations here must be the real classes (no `from __future__ import annotation
 worker inspects them to pick the HTTP streams (FastAPI) request and response types.
 """
 
+import asyncio
 import logging
 
 import azure.functions as func
@@ -17,21 +18,26 @@ from simulator.settings import Settings
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 _simulator: Simulator | None = None
+_starting = asyncio.Lock()
 
 
-def get_simulator() -> Simulator:
-    """Built on the first request, not at import: the worker imports this module to index functions."""
+async def get_simulator() -> Simulator:
+    """Built and started on the first request, not at import: the worker imports this module to index it."""
     global _simulator
     if _simulator is None:
-        settings = Settings.from_env()
-        logging.getLogger("simulator").setLevel(settings.log_level.upper())
-        _simulator = Simulator.from_settings(settings)
+        async with _starting:
+            if _simulator is None:
+                settings = Settings.from_env()
+                logging.getLogger("simulator").setLevel(settings.log_level.upper())
+                simulator = Simulator.from_settings(settings)
+                await simulator.start()
+                _simulator = simulator
     return _simulator
 
 
 def _register(route: Route) -> None:
     async def handler(req: Request) -> Response:
-        return await dispatch(get_simulator(), req, route.endpoint, route.methods, auth=route.auth)
+        return await dispatch(await get_simulator(), req, route.endpoint, route.methods, auth=route.auth)
 
     handler.__name__ = handler.__qualname__ = route.name
     decorated = app.route(route=route.function_route, methods=list(ALL_METHODS))(handler)

@@ -1,18 +1,40 @@
-"""The simulator core, built from settings: it answers parsed requests and knows nothing of HTTP."""
+"""The simulator core, built from settings: it answers parsed requests and knows nothing of HTTP.
+
+One request goes: parse (validation, prompt tokens) → fault injection → answer by mode (generate, record,
+replay) → latency → delivery faults. Everything that can change at run time lives in one immutable
+`RuntimeConfig` held by a config store; a change rebuilds its dependants (deployments, latency model) and
+swaps them, so a request always sees one consistent snapshot.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import random
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
+from simulator import faults as fault_kinds
 from simulator.context import OpenAIRequest
+from simulator.delivery import abort_after, apply_completion_filter
 from simulator.deployments import Deployment, Deployments, load_deployments
+from simulator.errors import OpenAIError
 from simulator.extensions import load_extension
+from simulator.faults import FaultConfig, FaultInjector
 from simulator.generators import Generator, default_generators
 from simulator.generators.base import GenerationSettings, RandomSource
+from simulator.generators.tool_calls import ToolCallPolicy
+from simulator.latency import LatencyConfig, LatencyModel, Pacer
+from simulator.latency.config import LegacyLatency, MeanStd
 from simulator.models import Operation
-from simulator.replies import Reply
+from simulator.recording import Recorder, RecordingConfig, Replayer, UnmatchedPolicy, open_persister
+from simulator.recording.config import parse_deployment_map, parse_names
+from simulator.replies import JsonReply, Reply, StreamReply
+from simulator.runtime_config import ConfigStore, MemoryConfigStore, RuntimeConfig, TableConfigStore
 from simulator.settings import Mode, Settings, SettingsError, parse_token_range
 from simulator.tokens import use_bundled_cache
 
@@ -23,44 +45,234 @@ class Simulator:
     def __init__(
         self,
         settings: Settings,
-        deployments: Deployments,
+        config_store: ConfigStore,
         generators: Mapping[Operation, Generator],
         *,
         api_key: str,
+        recording: RecordingConfig,
     ) -> None:
         self.settings = settings
-        self.deployments = deployments
+        self.config_store = config_store
         self.generators = dict(generators)
         self.api_key = api_key
+        self.recording = recording
         self.random = RandomSource(settings.seed)
+        self.faults = FaultInjector(settings.seed, header="x-simulator-fault" if settings.fault_header else None)
+        self.pacer = Pacer()
+        self._latency_random = random.Random(settings.seed)
+        self._recorder: Recorder | None = None
+        self._replayer: Replayer | None = None
+        self._persister: Any = None
+        self._rebuild(config_store.current)
+        config_store.subscribe(self._rebuild)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Simulator:
         """Everything the simulator needs, built once; a bad setting raises `SettingsError` naming it."""
         use_bundled_cache()
-        if settings.mode is not Mode.GENERATE:
-            raise SettingsError(f"SIMULATOR_MODE={settings.mode.value} is not available in this build")
-        defined: Mapping[str, Deployment] = {}
-        if settings.deployment_config_path is not None:
-            defined = load_deployments(settings.deployment_config_path)
-        deployments = Deployments(
-            defined,
-            allow_undefined=settings.allow_undefined_deployments,
-            default_chat_model=settings.default_chat_model,
-            default_embedding_model=settings.default_embedding_model,
+        initial = initial_config(settings)
+        if settings.storage_configured:
+            store: ConfigStore = TableConfigStore.connect(
+                initial,
+                table_name=settings.runtime_config_table,
+                connection_string=settings.storage_connection_string,
+                account_url=settings.table_url,
+                poll_interval=settings.runtime_config_poll_seconds,
+                validate=_validator(settings),
+            )
+        else:
+            store = MemoryConfigStore(initial, validate=_validator(settings))
+        generation = GenerationSettings(
+            parse_token_range(settings.completion_tokens),
+            seed=settings.seed,
+            tool_calls=ToolCallPolicy(
+                auto_probability=settings.tool_call_probability,
+                after_tool_probability=settings.tool_call_probability_after_tool,
+                parallel_probability=settings.parallel_tool_call_probability,
+            ),
         )
-        generation = GenerationSettings(parse_token_range(settings.completion_tokens), seed=settings.seed)
         api_key = settings.api_key or secrets.token_urlsafe(24)
         if settings.api_key is None:
             logger.warning("SIMULATOR_API_KEY is not set; generated key for this run: %s", api_key)
-        simulator = cls(settings, deployments, default_generators(generation), api_key=api_key)
+        simulator = cls(
+            settings, store, default_generators(generation), api_key=api_key, recording=recording_config(settings)
+        )
         if settings.extension_path is not None:
             load_extension(settings.extension_path, simulator)
         return simulator
 
+    async def start(self) -> None:
+        """Connect to shared state (the runtime config in Table Storage) before serving."""
+        await self.config_store.start()
+
+    async def close(self) -> None:
+        await self.config_store.close()
+        if self._recorder is not None:
+            await self._recorder.close()
+        if self._persister is not None:
+            await self._persister.close()
+
+    @property
+    def config(self) -> RuntimeConfig:
+        return self.config_store.current
+
+    def _rebuild(self, config: RuntimeConfig) -> None:
+        self.deployments = Deployments(
+            config.deployments,
+            allow_undefined=self.settings.allow_undefined_deployments,
+            default_chat_model=self.settings.default_chat_model,
+            default_embedding_model=self.settings.default_embedding_model,
+        )
+        self.latency = LatencyModel(config.latency, self._latency_random)
+
     async def answer(self, request: OpenAIRequest) -> Reply:
+        config = self.config
         generator = self.generators[request.operation]
-        params = generator.parse(request)
+        params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
+        decision = self.faults.choose(request, config.faults)
+        if isinstance(decision, fault_kinds.Refuse):
+            await asyncio.sleep(decision.delay)
+            raise decision.error
+        if decision is not None and decision.delay:
+            await asyncio.sleep(decision.delay)
+        if config.mode is Mode.RECORD:
+            reply = await self.recorder().forward(request)
+        elif config.mode is Mode.REPLAY:
+            replayed = await self.replayer().replay(request)
+            reply = replayed if replayed is not None else await self._generate(generator, request, params, decision)
+        else:
+            reply = await self._generate(generator, request, params, decision)
+        if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
+            return abort_after(reply, decision.after)
+        if isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
+            return abort_after(reply, 0)
+        return reply
+
+    def _parse(self, generator: Generator, request: OpenAIRequest, *, strict: bool) -> Any:
+        """Generate mode refuses invalid requests itself; record and replay leave that to the real service
+        (whose answer was or will be recorded) and only need the prompt's token count."""
+        try:
+            return generator.parse(request)
+        except OpenAIError:
+            if strict:
+                raise
+            return None
+
+    async def _generate(
+        self, generator: Generator, request: OpenAIRequest, params: Any, decision: fault_kinds.Decision | None
+    ) -> Reply:
+        if params is None:  # replay fell back to generation for a request generate mode refuses
+            params = generator.parse(request)
         seed = request.body.get("seed")
         rng = self.random.for_request(seed if isinstance(seed, int) and not isinstance(seed, bool) else None)
-        return generator.generate(request, params, rng)
+        reply = generator.generate(request, params, rng)
+        if isinstance(decision, fault_kinds.FilterCompletion):
+            reply = apply_completion_filter(reply, decision.content_filter_results())
+        if isinstance(reply, StreamReply) and reply.events is not None:
+            plan = self.latency.plan(request, chunk_tokens=[event.tokens for event in reply.events])
+            if not plan.is_zero:
+                reply.source = self.pacer.paced(reply.events, plan, request.received_at)
+        elif isinstance(reply, JsonReply):
+            completion_tokens = reply.usage.completion_tokens if reply.usage else 0
+            plan = self.latency.plan(request, completion_tokens)
+            if not plan.is_zero:
+                await self.pacer.wait_until(request.received_at + plan.total)
+        return reply
+
+    def recorder(self) -> Recorder:
+        if self._recorder is None:
+            self._recorder = Recorder(self.recording, self.persister())
+        return self._recorder
+
+    def replayer(self) -> Replayer:
+        if self._replayer is None:
+            self._replayer = Replayer(self.recording, self.persister())
+        return self._replayer
+
+    def persister(self) -> Any:
+        if self._persister is None:
+            self._persister = open_persister(self.recording)
+        return self._persister
+
+
+def initial_config(settings: Settings) -> RuntimeConfig:
+    """The runtime config at start: settings plus the deployments file."""
+    defined: Mapping[str, Deployment] = {}
+    if settings.deployment_config_path is not None:
+        defined = load_deployments(settings.deployment_config_path)
+    latency_document = load_json_setting("SIMULATOR_LATENCY_CONFIG", settings.latency_config)
+    faults_document = load_json_setting("SIMULATOR_FAULTS", settings.faults)
+    try:
+        latency = LatencyConfig.from_settings(
+            enabled=settings.latency_enabled, document=latency_document, legacy=legacy_latency(settings)
+        )
+        faults = FaultConfig.from_json(faults_document)
+    except SettingsError as error:
+        raise SettingsError(f"SIMULATOR_LATENCY_CONFIG / SIMULATOR_FAULTS: {error}") from None
+    return RuntimeConfig(
+        mode=settings.mode, latency=latency, deployments=MappingProxyType(dict(defined)), faults=faults
+    )
+
+
+def legacy_latency(settings: Settings) -> LegacyLatency:
+    def pair(mean: float | None, std: float | None) -> MeanStd | None:
+        return None if mean is None else MeanStd(mean, std or 0.0)
+
+    return LegacyLatency(
+        chat=pair(settings.latency_chat_mean, settings.latency_chat_std_dev),
+        completions=pair(settings.latency_completions_mean, settings.latency_completions_std_dev),
+        embeddings=pair(settings.latency_embeddings_mean, settings.latency_embeddings_std_dev),
+        translations=pair(settings.latency_translations_mean, settings.latency_translations_std_dev),
+    )
+
+
+def recording_config(settings: Settings) -> RecordingConfig:
+    use_blob = settings.recording_store == "blob" or (
+        settings.recording_store == "auto" and settings.storage_configured
+    )
+    try:
+        return RecordingConfig(
+            directory=settings.recording_dir,
+            autosave=settings.recording_autosave,
+            endpoint=settings.azure_openai_endpoint,
+            key=settings.azure_openai_key,
+            deployment_map=parse_deployment_map(settings.recording_deployment_map),
+            read_timeout=settings.recording_upstream_timeout_seconds,
+            record_failures=settings.recording_record_failures,
+            match_on=parse_names(settings.recording_match_on),
+            ignored_fields=parse_names(settings.recording_ignored_fields),
+            body_hash_threshold=settings.recording_body_hash_threshold,
+            unmatched=UnmatchedPolicy(settings.recording_unmatched),
+            timing_scale=settings.recording_timing_scale,
+            refresh_interval=settings.recording_refresh_seconds,
+            blob_connection_string=settings.storage_connection_string if use_blob else None,
+            blob_account_url=settings.storage_account_url if use_blob else None,
+            blob_container=settings.recording_container,
+            blob_prefix=settings.recording_blob_prefix,
+        )
+    except ValueError as error:
+        raise SettingsError(f"RECORDING_*: {error}") from None
+
+
+def load_json_setting(env: str, value: str | None) -> Any:
+    """A setting holding JSON inline (`{...}`) or the path of a JSON file."""
+    if value is None:
+        return None
+    text = value
+    if not value.lstrip().startswith(("{", "[")):
+        try:
+            text = Path(value).read_text(encoding="utf-8")
+        except OSError as error:
+            raise SettingsError(f"{env}: cannot read {value}: {error.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SettingsError(f"{env}: not valid JSON: {error}") from None
+
+
+def _validator(settings: Settings) -> Callable[[RuntimeConfig], None]:
+    def validate(config: RuntimeConfig) -> None:
+        if config.mode is Mode.RECORD and not settings.azure_openai_endpoint:
+            raise SettingsError("mode 'record' needs AZURE_OPENAI_ENDPOINT to be set on the simulator")
+
+    return validate

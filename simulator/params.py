@@ -7,14 +7,20 @@ and limits and latency read the same numbers (`max_tokens`, `n`, inputs).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from simulator import errors
+from simulator.errors import OpenAIError
 from simulator.models import ModelSpec
+
+if TYPE_CHECKING:  # parsed by the chat generator: these modules import the wording below
+    from simulator.generators.response_format import JsonFormat
+    from simulator.generators.tool_calls import Tool, ToolChoice
 
 MAX_EMBEDDING_INPUTS = 2048
 MAX_CHOICES = 128
+ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -25,7 +31,10 @@ class ChatParams:
     stream: bool
     include_usage: bool
     seed: int | None
-    tools: list[dict[str, Any]] | None
+    # Filled by the chat generator (simulator.generators.tool_calls / response_format), which own their parsing.
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice | None = None  # None: no tools
+    response_format: JsonFormat | None = None  # None: free text
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,16 +58,11 @@ class EmbeddingParams:
 def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise _missing_or_invalid("messages", messages, "a non-empty array")
+        raise missing_or_invalid("messages", "a non-empty array", messages)
     for index, message in enumerate(messages):
         _check_message(index, message)
     if model.reasoning and body.get("max_tokens") is not None:
         raise errors.unsupported_parameter("max_tokens", "max_completion_tokens")
-    tools = body.get("tools")
-    if tools is not None and not isinstance(tools, list):
-        raise errors.invalid_request(
-            f"Invalid type for 'tools': expected an array, but got {_kind(tools)} instead.", "tools"
-        )
     stream = _stream(body)
     return ChatParams(
         messages=messages,
@@ -67,7 +71,6 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
         stream=stream,
         include_usage=_include_usage(body, stream),
         seed=_optional_int(body, "seed"),
-        tools=tools or None,
     )
 
 
@@ -78,11 +81,11 @@ def parse_completion(body: Mapping[str, Any]) -> CompletionParams:
     elif isinstance(prompt, list) and prompt and all(isinstance(item, str) for item in prompt):
         prompts = list(prompt)
     else:
-        raise _missing_or_invalid("prompt", prompt, "a string or an array of strings")
+        raise missing_or_invalid("prompt", "a string or an array of strings", prompt)
     stream = _stream(body)
     echo = body.get("echo", False)
     if not isinstance(echo, bool):
-        raise _wrong_type("echo", echo, "a boolean")
+        raise invalid_type("echo", "a boolean", echo)
     return CompletionParams(
         prompts=prompts,
         max_tokens=_max_tokens(body, "max_tokens"),
@@ -124,7 +127,7 @@ def _embedding_inputs(raw: Any) -> list[str | list[int]]:
     if isinstance(raw, str):
         return [raw] if raw else []
     if not isinstance(raw, list) or not raw:
-        raise _missing_or_invalid("input", raw, "a string or an array of strings or token arrays")
+        raise missing_or_invalid("input", "a string or an array of strings or token arrays", raw)
     if all(_is_token(item) for item in raw):
         return [raw]
     inputs: list[str | list[int]] = []
@@ -143,28 +146,17 @@ def _embedding_inputs(raw: Any) -> list[str | list[int]]:
 
 def _check_message(index: int, message: Any) -> None:
     if not isinstance(message, dict):
-        raise errors.invalid_request(
-            f"Invalid type for 'messages[{index}]': expected an object, but got {_kind(message)} instead.",
-            f"messages[{index}]",
-        )
+        raise invalid_type(f"messages[{index}]", "an object", message)
     role = message.get("role")
-    if role not in ("system", "developer", "user", "assistant", "tool", "function"):
-        raise errors.invalid_request(
-            f"Invalid value: {role!r}. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', "
-            "and 'developer'.",
-            f"messages[{index}].role",
-        )
+    if role is None:
+        raise missing_parameter(f"messages[{index}].role")
+    if role not in ROLES:
+        raise invalid_value(f"messages[{index}].role", role, ROLES)
     content = message.get("content")
     if content is None and role not in ("assistant",):
-        raise errors.invalid_request(
-            f"Missing required parameter: 'messages[{index}].content'.", f"messages[{index}].content"
-        )
+        raise missing_parameter(f"messages[{index}].content")
     if content is not None and not isinstance(content, str | list):
-        raise errors.invalid_request(
-            f"Invalid type for 'messages[{index}].content': expected one of a string or array of objects, but got "
-            f"{_kind(content)} instead.",
-            f"messages[{index}].content",
-        )
+        raise invalid_type(f"messages[{index}].content", "one of a string or array of objects", content)
 
 
 def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
@@ -195,7 +187,7 @@ def _stream(body: Mapping[str, Any]) -> bool:
     if stream is None:
         return False
     if not isinstance(stream, bool):
-        raise _wrong_type("stream", stream, "a boolean")
+        raise invalid_type("stream", "a boolean", stream)
     return stream
 
 
@@ -208,7 +200,7 @@ def _include_usage(body: Mapping[str, Any], stream: bool) -> bool:
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"
         )
     if not isinstance(options, dict):
-        raise _wrong_type("stream_options", options, "an object")
+        raise invalid_type("stream_options", "an object", options)
     return options.get("include_usage") is True
 
 
@@ -217,7 +209,7 @@ def _optional_int(body: Mapping[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _wrong_type(name, value, "an integer")
+        raise invalid_type(name, "an integer", value)
     return value
 
 
@@ -225,22 +217,74 @@ def _is_token(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _missing_or_invalid(name: str, value: Any, expected: str) -> errors.OpenAIError:
-    if value is None:
-        return errors.invalid_request(f"Missing required parameter: '{name}'.", name, "missing_required_parameter")
-    return _wrong_type(name, value, expected)
+# OpenAI's wording for parameters it refuses. The service names the offending parameter by its path
+# (`tools[0].function.name`) in both the message and `param`; clients and their tests match on these strings.
 
 
-def _wrong_type(name: str, value: Any, expected: str) -> errors.OpenAIError:
+def json_kind(value: Any) -> str:
+    """How OpenAI names the JSON type of a value it did not expect."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    names = {dict: "an object", list: "an array", str: "a string", type(None): "null"}
+    return names.get(type(value), "an object")
+
+
+def missing_parameter(param: str) -> OpenAIError:
+    return errors.invalid_request(f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
+
+
+def invalid_type(param: str, expected: str, value: Any) -> OpenAIError:
     return errors.invalid_request(
-        f"Invalid type for '{name}': expected {expected}, but got {_kind(value)} instead.", name, "invalid_type"
+        f"Invalid type for '{param}': expected {expected}, but got {json_kind(value)} instead.", param, "invalid_type"
     )
 
 
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return names.get(type(value), type(value).__name__)
+def missing_or_invalid(param: str, expected: str, value: Any) -> OpenAIError:
+    """`missing_parameter` when the value is absent (None), else `invalid_type`."""
+    return missing_parameter(param) if value is None else invalid_type(param, expected, value)
+
+
+def invalid_value(param: str, value: Any, supported: Sequence[str]) -> OpenAIError:
+    quoted = [f"'{item}'" for item in supported]
+    listed = (
+        quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])}{',' if len(quoted) > 2 else ''} and {quoted[-1]}"
+    )
+    return errors.invalid_request(f"Invalid value: '{value}'. Supported values are: {listed}.", param, "invalid_value")
+
+
+def empty_array(param: str) -> OpenAIError:
+    return errors.invalid_request(
+        f"Invalid '{param}': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+        param,
+        "empty_array",
+    )
+
+
+def array_too_long(param: str, maximum: int, length: int) -> OpenAIError:
+    return errors.invalid_request(
+        f"Invalid '{param}': array too long. Expected an array with maximum length {maximum}, but got an array "
+        f"with length {length} instead.",
+        param,
+        "array_above_max_length",
+    )
+
+
+def string_too_long(param: str, maximum: int, length: int) -> OpenAIError:
+    return errors.invalid_request(
+        f"Invalid '{param}': string too long. Expected a string with maximum length {maximum}, but got a string "
+        f"with length {length} instead.",
+        param,
+        "string_above_max_length",
+    )
+
+
+def pattern_mismatch(param: str, pattern: str) -> OpenAIError:
+    return errors.invalid_request(
+        f"Invalid '{param}': string does not match pattern. Expected a string that matches the pattern '{pattern}'.",
+        param,
+        "invalid_value",
+    )

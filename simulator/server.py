@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,7 +17,16 @@ from simulator.app import Simulator
 
 def create_app(simulator: Simulator) -> Starlette:
     """A Starlette app serving `simulator` through the same route table the Functions host registers."""
-    app = Starlette(routes=[_mount(simulator, route) for route in ROUTES])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await simulator.start()
+        try:
+            yield
+        finally:
+            await simulator.close()
+
+    app = Starlette(routes=[_mount(simulator, route) for route in ROUTES], lifespan=lifespan)
     app.state.simulator = simulator
     return app
 

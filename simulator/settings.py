@@ -80,6 +80,122 @@ class Settings:
     )
     log_level: str = setting("LOG_LEVEL", "Python log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
 
+    # Generation of tool calls (generate mode).
+    tool_call_probability: float = setting(
+        "SIMULATOR_TOOL_CALL_PROBABILITY",
+        'Chance that `tool_choice: "auto"` (the default when `tools` are given) answers with tool calls.',
+        0.5,
+    )
+    tool_call_probability_after_tool: float = setting(
+        "SIMULATOR_TOOL_CALL_PROBABILITY_AFTER_TOOL",
+        "The same when the last message is a tool result, so agent loops end.",
+        0.1,
+    )
+    parallel_tool_call_probability: float = setting(
+        "SIMULATOR_PARALLEL_TOOL_CALL_PROBABILITY",
+        "Chance of each further call (up to 3) when `parallel_tool_calls` allows it.",
+        0.25,
+    )
+
+    # Latency (docs/latency.md).
+    latency_enabled: bool = setting(
+        "SIMULATOR_LATENCY_ENABLED",
+        "Add modelled latency (time to first token, tokens per second); `false` answers as fast as possible.",
+        True,
+    )
+    latency_config: str | None = setting(
+        "SIMULATOR_LATENCY_CONFIG", "JSON, or a path to a JSON file, holding the `latency` section (docs/latency.md)."
+    )
+    latency_chat_mean: float | None = setting(
+        "LATENCY_OPENAI_CHAT_COMPLETIONS_MEAN", "Predecessor setting: milliseconds per completion token of chat."
+    )
+    latency_chat_std_dev: float | None = setting(
+        "LATENCY_OPENAI_CHAT_COMPLETIONS_STD_DEV", "Standard deviation of `LATENCY_OPENAI_CHAT_COMPLETIONS_MEAN`."
+    )
+    latency_completions_mean: float | None = setting(
+        "LATENCY_OPENAI_COMPLETIONS_MEAN", "Predecessor setting: milliseconds per completion token of completions."
+    )
+    latency_completions_std_dev: float | None = setting(
+        "LATENCY_OPENAI_COMPLETIONS_STD_DEV", "Standard deviation of `LATENCY_OPENAI_COMPLETIONS_MEAN`."
+    )
+    latency_embeddings_mean: float | None = setting(
+        "LATENCY_OPENAI_EMBEDDINGS_MEAN", "Predecessor setting: milliseconds per embeddings request."
+    )
+    latency_embeddings_std_dev: float | None = setting(
+        "LATENCY_OPENAI_EMBEDDINGS_STD_DEV", "Standard deviation of `LATENCY_OPENAI_EMBEDDINGS_MEAN`."
+    )
+    latency_translations_mean: float | None = setting(
+        "LATENCY_OPENAI_TRANSLATIONS_MEAN", "Predecessor setting: milliseconds per megabyte of translated audio."
+    )
+    latency_translations_std_dev: float | None = setting(
+        "LATENCY_OPENAI_TRANSLATIONS_STD_DEV", "Standard deviation of `LATENCY_OPENAI_TRANSLATIONS_MEAN`."
+    )
+
+    # Faults (docs/faults.md).
+    faults: str | None = setting(
+        "SIMULATOR_FAULTS", "JSON, or a path to a JSON file: deployment (or `*`) → list of faults to inject."
+    )
+    fault_header: bool = setting(
+        "SIMULATOR_FAULT_HEADER", "Honour the `x-simulator-fault` request header (per-request faults for tests).", True
+    )
+
+    # Azure Storage, shared by recordings (Blob), rate limits and runtime config (Table).
+    storage_connection_string: str | None = setting(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "Storage account (or Azurite) connection string: selects Blob recordings and Table-backed limits and config.",
+        secret=True,
+    )
+    storage_account_url: str | None = setting(
+        "AZURE_STORAGE_ACCOUNT_URL",
+        "Blob endpoint of the storage account, reached with DefaultAzureCredential (`AZURE_CLIENT_ID` picks one).",
+    )
+    storage_table_url: str | None = setting(
+        "AZURE_STORAGE_TABLE_URL",
+        "Table endpoint; unset: derived from `AZURE_STORAGE_ACCOUNT_URL` (`.blob.` → `.table.`).",
+    )
+    runtime_config_table: str = setting(
+        "RUNTIME_CONFIG_TABLE", "Table holding the runtime config shared by all instances.", "runtimeconfig"
+    )
+    runtime_config_poll_seconds: float = setting(
+        "RUNTIME_CONFIG_POLL_SECONDS", "How often each instance checks the shared runtime config for changes.", 1.5
+    )
+
+    # Record and replay (docs/recordings.md).
+    recording_store: str = setting(
+        "RECORDING_STORE", "`auto` (Blob when storage is configured, else files), `files` or `blob`.", "auto"
+    )
+    recording_container: str = setting("RECORDING_CONTAINER", "Blob container holding recordings.", "recordings")
+    recording_blob_prefix: str = setting("RECORDING_BLOB_PREFIX", "Folder inside the recordings container.", "")
+    recording_deployment_map: str = setting(
+        "RECORDING_DEPLOYMENT_MAP", "`name=upstream,…`: deployment names to use upstream in record mode.", ""
+    )
+    recording_match_on: str = setting(
+        "RECORDING_MATCH_ON", "Matchers making up a recording's key: method, path, query, body.", "method,path,body"
+    )
+    recording_ignored_fields: str = setting(
+        "RECORDING_IGNORED_FIELDS", "Body fields (dotted paths) ignored when matching.", "user,seed"
+    )
+    recording_unmatched: str = setting(
+        "RECORDING_UNMATCHED",
+        "Replay of an unrecorded request: `error` (404 RecordingNotFound) or `generate`.",
+        "error",
+    )
+    recording_timing_scale: float = setting(
+        "RECORDING_TIMING_SCALE", "Multiplies recorded delays on replay (0: no delay).", 1.0
+    )
+    recording_body_hash_threshold: int = setting(
+        "RECORDING_BODY_HASH_THRESHOLD", "Request bodies over this many bytes are stored as a SHA-256.", 65536
+    )
+    recording_record_failures: bool = setting(
+        "RECORDING_RECORD_FAILURES", "Also record upstream 5xx, 401, 403, 408 and 429 answers.", False
+    )
+    recording_refresh_seconds: float = setting(
+        "RECORDING_REFRESH_SECONDS", "How often replay checks a recording (ETag or mtime) for edits.", 5.0
+    )
+    recording_upstream_timeout_seconds: float = setting(
+        "RECORDING_UPSTREAM_TIMEOUT_SECONDS", "Longest upstream silence in record mode before a 504.", 120.0
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every field from `environ` (default `os.environ`); empty values count as unset."""
@@ -103,6 +219,35 @@ class Settings:
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}")
         if self.mode is Mode.RECORD and not self.azure_openai_endpoint:
             raise SettingsError("SIMULATOR_MODE=record needs AZURE_OPENAI_ENDPOINT")
+        for env, value in (
+            ("SIMULATOR_TOOL_CALL_PROBABILITY", self.tool_call_probability),
+            ("SIMULATOR_TOOL_CALL_PROBABILITY_AFTER_TOOL", self.tool_call_probability_after_tool),
+            ("SIMULATOR_PARALLEL_TOOL_CALL_PROBABILITY", self.parallel_tool_call_probability),
+        ):
+            if not 0 <= value <= 1:
+                raise SettingsError(f"{env} must be between 0 and 1, not {value}")
+        if self.recording_store not in ("auto", "files", "blob"):
+            raise SettingsError(f"RECORDING_STORE must be auto, files or blob, not {self.recording_store!r}")
+        if self.recording_store == "blob" and not self.storage_configured:
+            raise SettingsError(
+                "RECORDING_STORE=blob needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL"
+            )
+        if self.recording_unmatched not in ("error", "generate"):
+            raise SettingsError(f"RECORDING_UNMATCHED must be error or generate, not {self.recording_unmatched!r}")
+        if self.runtime_config_poll_seconds <= 0:
+            raise SettingsError("RUNTIME_CONFIG_POLL_SECONDS must be positive")
+
+    @property
+    def storage_configured(self) -> bool:
+        return bool(self.storage_connection_string or self.storage_account_url)
+
+    @property
+    def table_url(self) -> str | None:
+        if self.storage_table_url:
+            return self.storage_table_url
+        if self.storage_account_url:
+            return self.storage_account_url.replace(".blob.", ".table.")
+        return None
 
     def replace(self, **changes: Any) -> Settings:
         updated = dataclasses.replace(self, **changes)

@@ -42,6 +42,8 @@ def reply_response(reply: Reply, headers: Mapping[str, str]) -> Response:
 
 
 async def stream_body(reply: StreamReply) -> AsyncIterator[bytes]:
+    """The body of a stream. `AbortConnection` raised by the source propagates: the server then drops the
+    connection mid-answer, which is exactly the fault being simulated."""
     if reply.source is not None:
         async for data in reply.source:
             yield data

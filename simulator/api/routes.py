@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from simulator.api import admin
 from simulator.api.dispatch import Endpoint
 from simulator.api.inference import inference
 from simulator.api.service import health, list_models, not_found
@@ -42,6 +43,8 @@ ROUTES: tuple[Route, ...] = (
     _post("v1_completions", f"{V1}/completions", Operation.COMPLETIONS, Surface.V1),
     _post("v1_embeddings", f"{V1}/embeddings", Operation.EMBEDDINGS, Surface.V1),
     Route("v1_models", f"{V1}/models", frozenset({"GET"}), list_models),
+    Route("config", "/++/config", frozenset({"GET", "PATCH"}), admin.config),
+    Route("recordings_save", "/++/recordings/save", frozenset({"POST"}), admin.save_recordings),
     Route("health", "/", frozenset({"GET", "HEAD"}), health, auth=False),
     # Last: everything else gets AOAI's 404 rather than the framework's.
     Route("not_found", "/{path:path}", frozenset(ALL_METHODS), not_found, auth=False),

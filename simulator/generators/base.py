@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from simulator import errors
+from simulator.generators.tool_calls import ToolCallPolicy
 from simulator.models import ModelSpec
 
 
@@ -17,6 +18,7 @@ class GenerationSettings:
     completion_tokens: tuple[int, int]  # (min, max) an uncapped answer wants
     seed: int = 0
     clock: Callable[[], float] = time.time
+    tool_calls: ToolCallPolicy = dataclasses.field(default_factory=ToolCallPolicy)
 
 
 class RandomSource:

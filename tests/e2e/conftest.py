@@ -24,7 +24,7 @@ API_VERSION = "2024-10-21"
 def server(tmp_path_factory) -> Iterator[SimulatorProcess]:
     config = tmp_path_factory.mktemp("config") / "deployments.json"
     config.write_text(json.dumps(DEPLOYMENTS))
-    env = {"OPENAI_DEPLOYMENT_CONFIG_PATH": str(config), "SIMULATOR_SEED": "1"}
+    env = {"OPENAI_DEPLOYMENT_CONFIG_PATH": str(config), "SIMULATOR_SEED": "1", "SIMULATOR_LATENCY_ENABLED": "false"}
     with SimulatorProcess(env) as process:
         yield process
 

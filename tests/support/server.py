@@ -17,7 +17,9 @@ class SimulatorProcess:
     def __init__(self, env: Mapping[str, str] | None = None, *, api_key: str = "test-key") -> None:
         self.port = free_port()
         self.api_key = api_key
-        self.env = {**os.environ, "SIMULATOR_API_KEY": api_key, **(env or {})}
+        # Latency off unless a test asks for it: most tests check content, not timing.
+        defaults = {"SIMULATOR_API_KEY": api_key, "SIMULATOR_LATENCY_ENABLED": "false"}
+        self.env = {**os.environ, **defaults, **(env or {})}
         self.process: subprocess.Popen[str] | None = None
 
     @property

@@ -63,6 +63,7 @@ class StandinAOAI:
         event_delay: float = 0.03,
         json_delay: float = 0.04,
         answer_words: int = 8,
+        scripted: dict[str, list[str]] | None = None,
     ) -> None:
         self.api_key = api_key
         self.bearer_token = bearer_token
@@ -70,6 +71,8 @@ class StandinAOAI:
         self.event_delay = event_delay
         self.json_delay = json_delay
         self.answer_words = answer_words
+        # Prompt → answer pieces (one per stream event), for natural-looking sample recordings.
+        self.scripted = dict(scripted or {})
         self.port = free_port()
         self.requests: list[ReceivedRequest] = []
         self._ids = itertools.count(1)
@@ -103,11 +106,8 @@ class StandinAOAI:
         self.stop()
 
     def _run(self, ready: threading.Event) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self._loop.run_until_complete(self._serve(ready))
-        finally:
-            self._loop.close()
+        # asyncio.run cancels handlers still waiting (such as `standin-hang`) when serving stops.
+        asyncio.run(self._serve(ready))
 
     async def _serve(self, ready: threading.Event) -> None:
         app = web.Application()
@@ -119,7 +119,8 @@ class StandinAOAI:
         runner = web.AppRunner(app, shutdown_timeout=0.5)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.port).start()
-        self._stopping = asyncio.get_running_loop().create_future()
+        self._loop = asyncio.get_running_loop()
+        self._stopping = self._loop.create_future()
         ready.set()
         try:
             await self._stopping
@@ -164,6 +165,8 @@ class StandinAOAI:
         }
 
     def _answer(self, prompt: str) -> list[str]:
+        if prompt in self.scripted:
+            return list(self.scripted[prompt])
         rng = random.Random(prompt)
         return [(" " if index else "") + rng.choice(WORDS) for index in range(self.answer_words)]
 
@@ -174,7 +177,7 @@ class StandinAOAI:
         deployment, body = admitted
         messages = body.get("messages", [])
         prompt = " ".join(str(message.get("content", "")) for message in messages)
-        pieces = self._answer(prompt)
+        pieces = self._answer(str(messages[-1].get("content", "")) if messages else "")
         ident = f"chatcmpl-standin{next(self._ids):06d}"
         usage = {
             "completion_tokens": len(pieces),
@@ -217,11 +220,11 @@ class StandinAOAI:
         events = [
             {"choices": [], "created": 0, "id": "", "model": "", "object": "", "prompt_filter_results": [PROMPT_FILTER]}
         ]
-        events.append({**chunk, "choices": [choice({"content": "", "refusal": None, "role": "assistant"}, None, {})]})
-        events += [{**chunk, "choices": [choice({"content": piece}, None, CONTENT_FILTER)]} for piece in pieces]
-        events.append({**chunk, "choices": [choice({}, "stop", {})]})
+        events.append({"choices": [choice({"content": "", "refusal": None, "role": "assistant"}, None, {})], **chunk})
+        events += [{"choices": [choice({"content": piece}, None, CONTENT_FILTER)], **chunk} for piece in pieces]
+        events.append({"choices": [choice({}, "stop", {})], **chunk})
         if usage is not None:
-            events.append({**chunk, "choices": [], "usage": usage})
+            events.append({"choices": [], **chunk, "usage": usage})
         return [b"data: " + _compact(event) + b"\n\n" for event in events] + [b"data: [DONE]\n\n"]
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:

@@ -1,0 +1,61 @@
+"""Faults that change how an answer is delivered rather than what it says: a connection closed part-way
+(or before anything), and a completion that ends with `finish_reason: "content_filter"`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from simulator import jsonenc, sse
+from simulator.replies import JsonReply, Reply, StreamEvent, StreamReply
+
+
+class AbortConnection(Exception):  # noqa: N818 - it is a signal to the transport, not an error of ours
+    """Raised inside a response body: the server drops the connection, as a reset or a cut stream does."""
+
+
+def abort_after(reply: Reply, events: int) -> StreamReply:
+    """Deliver the first `events` events of the answer (0: none), then drop the connection."""
+    source = reply.source if isinstance(reply, StreamReply) else None
+    if source is None and isinstance(reply, StreamReply):
+        source = _iterate(reply.events or [])
+    return StreamReply(source=_cut(source, events), status=reply.status, headers=dict(reply.headers), usage=reply.usage)
+
+
+async def _iterate(events: list[StreamEvent]) -> AsyncIterator[bytes]:
+    for event in events:
+        yield event.data
+
+
+async def _cut(source: AsyncIterator[bytes] | None, events: int) -> AsyncIterator[bytes]:
+    sent = 0
+    if source is not None and events > 0:
+        async for data in source:
+            # Paced sources may coalesce several events into one write: count events, not writes.
+            sent += max(data.count(b"\n\n"), 1)
+            yield data
+            if sent >= events:
+                break
+    raise AbortConnection
+
+
+def apply_completion_filter(reply: Reply, results: dict[str, Any]) -> Reply:
+    """Mark every choice's ending as filtered by the content filter, with `results` as the verdict."""
+    if isinstance(reply, JsonReply) and isinstance(reply.body, dict):
+        for choice in reply.body.get("choices", ()):
+            choice["finish_reason"] = "content_filter"
+            choice["content_filter_results"] = results
+    elif isinstance(reply, StreamReply) and reply.events is not None:
+        reply.events = [_filtered_event(event, results) for event in reply.events]
+    return reply
+
+
+def _filtered_event(event: StreamEvent, results: dict[str, Any]) -> StreamEvent:
+    if event.data == sse.DONE or b'"finish_reason":null' in event.data or b'"finish_reason"' not in event.data:
+        return event
+    payload = jsonenc.loads(event.data[len(b"data: ") :])
+    for choice in payload.get("choices", ()):
+        if choice.get("finish_reason"):
+            choice["finish_reason"] = "content_filter"
+            choice["content_filter_results"] = results
+    return StreamEvent(sse.event(payload), event.tokens)

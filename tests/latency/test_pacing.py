@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from simulator.latency import LatencyPlan, Pacer, TickTimer
+from simulator.replies import StreamEvent
+
+
+class FakeTimer:
+    """Time passes only when someone waits; `lag` makes every wake-up late, like a busy event loop."""
+
+    def __init__(self, start: float = 100.0, lag: float = 0.0) -> None:
+        self.time = start
+        self.lag = lag
+        self.waits: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    async def wait_until(self, deadline: float) -> None:
+        self.waits.append(deadline)
+        self.time = max(self.time, deadline) + self.lag
+
+
+def events(count: int) -> list[StreamEvent]:
+    return [StreamEvent(f"data: {i}\n\n".encode(), 1) for i in range(count)]
+
+
+async def collect(pacer: Pacer, timer: FakeTimer, plan: LatencyPlan, start: float, count: int) -> list:
+    return [(timer.now(), data) async for data in pacer.paced(events(count), plan, start)]
+
+
+async def test_events_are_released_at_absolute_deadlines() -> None:
+    timer = FakeTimer()
+    pacer = Pacer(timer, coalesce=0)
+    received = await collect(pacer, timer, LatencyPlan(0.5, 0.7, (0.5, 0.6, 0.7)), 100.0, 3)
+    assert [at for at, _ in received] == pytest.approx([100.5, 100.6, 100.7])
+    assert [data for _, data in received] == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n"]
+
+
+async def test_lateness_does_not_accumulate() -> None:
+    timer = FakeTimer(lag=0.004)  # every wake-up 4 ms late
+    pacer = Pacer(timer, coalesce=0)
+    offsets = tuple(0.02 * i for i in range(1, 51))
+    received = await collect(pacer, timer, LatencyPlan(0.02, 1.0, offsets), 100.0, 50)
+    lateness = [at - (100.0 + offset) for (at, _), offset in zip(received, offsets, strict=True)]
+    assert max(lateness) == pytest.approx(0.004)  # the last event is as late as the first: no drift
+    assert timer.waits == pytest.approx([100.0 + offset for offset in offsets])
+
+
+async def test_events_already_due_go_out_together() -> None:
+    timer = FakeTimer(start=100.3)  # the simulator spent 300 ms before streaming
+    pacer = Pacer(timer, coalesce=0.001)
+    received = await collect(pacer, timer, LatencyPlan(0.1, 0.4, (0.1, 0.2, 0.3005, 0.4)), 100.0, 4)
+    assert [data for _, data in received] == [b"data: 0\n\ndata: 1\n\ndata: 2\n\n", b"data: 3\n\n"]
+    assert timer.waits == [pytest.approx(100.4)]
+
+
+async def test_wait_until_sleeps_only_the_remaining_time() -> None:
+    timer = FakeTimer(start=100.25)
+    await Pacer(timer).wait_until(100.0 + 0.4)
+    assert timer.waits == [pytest.approx(100.4)]
+    await Pacer(timer).wait_until(100.0)  # already past: no wait
+    assert len(timer.waits) == 1
+
+
+async def test_zero_plan_streams_everything_at_once() -> None:
+    timer = FakeTimer()
+    received = await collect(Pacer(timer), timer, LatencyPlan.zero(5), 100.0, 5)
+    assert len(received) == 1 and timer.waits == []
+
+
+async def test_tick_timer_wakes_within_a_tick_of_the_deadline() -> None:
+    timer = TickTimer(tick=0.001)
+    start = time.monotonic()
+    deadlines = [start + 0.01 * i for i in range(1, 6)]
+    woken: list[float] = []
+
+    async def wake(deadline: float) -> None:
+        await timer.wait_until(deadline)
+        woken.append(time.monotonic() - deadline)
+
+    await asyncio.gather(*(wake(deadline) for deadline in deadlines for _ in range(20)))
+    assert len(woken) == 100
+    assert min(woken) >= -0.0005  # never more than half a tick early
+    assert max(woken) < 0.05  # generous: the CI machine is shared
+
+
+async def test_tick_timer_ignores_cancelled_waiters() -> None:
+    timer = TickTimer()
+    waiter = asyncio.ensure_future(timer.wait_until(time.monotonic() + 0.005))
+    other = asyncio.ensure_future(timer.wait_until(time.monotonic() + 0.005))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await other
+    assert waiter.cancelled()
