@@ -20,7 +20,7 @@ from typing import Any
 
 from simulator import faults as fault_kinds
 from simulator.context import OpenAIRequest
-from simulator.delivery import abort_after, apply_completion_filter
+from simulator.delivery import abort_after, apply_completion_filter, settle_when_done
 from simulator.deployments import Deployment, Deployments, load_deployments
 from simulator.errors import OpenAIError
 from simulator.extensions import load_extension
@@ -31,6 +31,7 @@ from simulator.generators.tool_calls import ToolCallPolicy
 from simulator.latency import LatencyConfig, LatencyModel, Pacer
 from simulator.latency.config import LegacyLatency, MeanStd
 from simulator.models import Operation
+from simulator.ratelimit import FailureMode, RateLimitConfig, RateLimiter
 from simulator.recording import Recorder, RecordingConfig, Replayer, UnmatchedPolicy, open_persister
 from simulator.recording.config import parse_deployment_map, parse_names
 from simulator.replies import JsonReply, Reply, StreamReply
@@ -50,8 +51,10 @@ class Simulator:
         *,
         api_key: str,
         recording: RecordingConfig,
+        limiter: RateLimiter,
     ) -> None:
         self.settings = settings
+        self.limiter = limiter
         self.config_store = config_store
         self.generators = dict(generators)
         self.api_key = api_key
@@ -95,18 +98,25 @@ class Simulator:
         if settings.api_key is None:
             logger.warning("SIMULATOR_API_KEY is not set; generated key for this run: %s", api_key)
         simulator = cls(
-            settings, store, default_generators(generation), api_key=api_key, recording=recording_config(settings)
+            settings,
+            store,
+            default_generators(generation),
+            api_key=api_key,
+            recording=recording_config(settings),
+            limiter=RateLimiter.from_config(rate_limit_config(settings)),
         )
         if settings.extension_path is not None:
             load_extension(settings.extension_path, simulator)
         return simulator
 
     async def start(self) -> None:
-        """Connect to shared state (the runtime config in Table Storage) before serving."""
+        """Connect to shared state (runtime config and limits in Table Storage) before serving."""
         await self.config_store.start()
+        await self.limiter.start()
 
     async def close(self) -> None:
         await self.config_store.close()
+        await self.limiter.aclose()
         if self._recorder is not None:
             await self._recorder.close()
         if self._persister is not None:
@@ -129,6 +139,7 @@ class Simulator:
         config = self.config
         generator = self.generators[request.operation]
         params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
+        admission = await self.limiter.admit(request)
         decision = self.faults.choose(request, config.faults)
         if isinstance(decision, fault_kinds.Refuse):
             await asyncio.sleep(decision.delay)
@@ -142,11 +153,12 @@ class Simulator:
             reply = replayed if replayed is not None else await self._generate(generator, request, params, decision)
         else:
             reply = await self._generate(generator, request, params, decision)
+        reply.headers.update(admission.headers)
         if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
-            return abort_after(reply, decision.after)
-        if isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
-            return abort_after(reply, 0)
-        return reply
+            reply = abort_after(reply, decision.after)
+        elif isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
+            reply = abort_after(reply, 0)
+        return await settle_when_done(reply, admission)
 
     def _parse(self, generator: Generator, request: OpenAIRequest, *, strict: bool) -> Any:
         """Generate mode refuses invalid requests itself; record and replay leave that to the real service
@@ -193,6 +205,23 @@ class Simulator:
         if self._persister is None:
             self._persister = open_persister(self.recording)
         return self._persister
+
+
+def rate_limit_config(settings: Settings) -> RateLimitConfig:
+    try:
+        return RateLimitConfig(
+            connection_string=settings.storage_connection_string,
+            account_url=None if settings.storage_connection_string else settings.table_url,
+            table_name=settings.rate_limit_table,
+            lease_fraction=settings.rate_limit_lease_fraction,
+            lease_seconds=settings.rate_limit_lease_seconds,
+            failure_mode=FailureMode(settings.rate_limit_failure_mode),
+            store_timeout=settings.rate_limit_store_timeout_seconds,
+            retry_interval=settings.rate_limit_retry_seconds,
+            region=settings.region,
+        )
+    except ValueError as error:
+        raise SettingsError(f"RATE_LIMIT_*: {error}") from None
 
 
 def initial_config(settings: Settings) -> RuntimeConfig:

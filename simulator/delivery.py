@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from simulator import jsonenc, sse
+from simulator.ratelimit import Admission
 from simulator.replies import JsonReply, Reply, StreamEvent, StreamReply
 
 
@@ -37,6 +38,27 @@ async def _cut(source: AsyncIterator[bytes] | None, events: int) -> AsyncIterato
             if sent >= events:
                 break
     raise AbortConnection
+
+
+async def settle_when_done(reply: Reply, admission: Admission) -> Reply:
+    """Report the answer's usage to the limiter once it is complete: now for a whole answer, when the last
+    byte is sent (or the client leaves) for a stream. Only Provisioned deployments have anything to settle."""
+    if not admission.pending:
+        return reply
+    if isinstance(reply, JsonReply):
+        await admission.settle(reply.usage)
+        return reply
+    source = reply.source if reply.source is not None else _iterate(reply.events or [])
+    reply.source = _settling(source, reply, admission)
+    return reply
+
+
+async def _settling(source: AsyncIterator[bytes], reply: StreamReply, admission: Admission) -> AsyncIterator[bytes]:
+    try:
+        async for data in source:
+            yield data
+    finally:
+        await admission.settle(reply.usage)
 
 
 def apply_completion_filter(reply: Reply, results: dict[str, Any]) -> Reply:

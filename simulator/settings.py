@@ -160,6 +160,28 @@ class Settings:
         "RUNTIME_CONFIG_POLL_SECONDS", "How often each instance checks the shared runtime config for changes.", 1.5
     )
 
+    # Rate limits (docs/rate-limits.md): Table Storage when storage is configured, else in memory.
+    rate_limit_table: str = setting(
+        "RATE_LIMIT_TABLE", "Table holding rate-limit state; instances sharing it share budgets.", "ratelimits"
+    )
+    rate_limit_lease_fraction: float | None = setting(
+        "RATE_LIMIT_LEASE_FRACTION",
+        "Share of a limit an instance leases at once (0–0.5); unset: 0 in memory, 0.01 on Table Storage.",
+    )
+    rate_limit_lease_seconds: float = setting(
+        "RATE_LIMIT_LEASE_SECONDS", "How long a lease, or a refusal read from the store, is used locally.", 1.0
+    )
+    rate_limit_failure_mode: str = setting(
+        "RATE_LIMIT_FAILURE_MODE", "While Table Storage fails: `open` (serve, count) or `closed` (503).", "open"
+    )
+    rate_limit_store_timeout_seconds: float = setting(
+        "RATE_LIMIT_STORE_TIMEOUT_SECONDS", "Longest a request waits for the rate-limit store.", 0.5
+    )
+    rate_limit_retry_seconds: float = setting(
+        "RATE_LIMIT_RETRY_SECONDS", "How long a failed rate-limit store is left alone before it is tried again.", 2.0
+    )
+    region: str = setting("SIMULATOR_REGION", "Region named in 429 messages and the `x-ms-region` header.", "East US")
+
     # Record and replay (docs/recordings.md).
     recording_store: str = setting(
         "RECORDING_STORE", "`auto` (Blob when storage is configured, else files), `files` or `blob`.", "auto"
@@ -234,6 +256,8 @@ class Settings:
             )
         if self.recording_unmatched not in ("error", "generate"):
             raise SettingsError(f"RECORDING_UNMATCHED must be error or generate, not {self.recording_unmatched!r}")
+        if self.rate_limit_failure_mode not in ("open", "closed"):
+            raise SettingsError(f"RATE_LIMIT_FAILURE_MODE must be open or closed, not {self.rate_limit_failure_mode!r}")
         if self.runtime_config_poll_seconds <= 0:
             raise SettingsError("RUNTIME_CONFIG_POLL_SECONDS must be positive")
 

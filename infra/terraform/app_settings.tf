@@ -62,6 +62,13 @@ locals {
 
     RUNTIME_CONFIG_POLL_SECONDS = "1.5"
 
+    RATE_LIMIT_LEASE_FRACTION        = ""
+    RATE_LIMIT_LEASE_SECONDS         = "1.0"
+    RATE_LIMIT_FAILURE_MODE          = "open"
+    RATE_LIMIT_STORE_TIMEOUT_SECONDS = "0.5"
+    RATE_LIMIT_RETRY_SECONDS         = "2.0"
+    SIMULATOR_REGION                 = "East US"
+
     RECORDING_STORE                    = "auto"
     RECORDING_BLOB_PREFIX              = ""
     RECORDING_DEPLOYMENT_MAP           = ""
@@ -86,6 +93,7 @@ locals {
     AZURE_STORAGE_TABLE_URL   = azurerm_storage_account.this.primary_table_endpoint
     RECORDING_CONTAINER       = azurerm_storage_container.recordings.name
     RUNTIME_CONFIG_TABLE      = azurerm_storage_table.this["runtime_config"].name
+    RATE_LIMIT_TABLE          = azurerm_storage_table.this["rate_limits"].name
   }
 
   simulator_settings = merge(local.simulator_defaults, var.simulator_settings, local.simulator_wired)

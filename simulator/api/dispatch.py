@@ -31,10 +31,10 @@ async def dispatch(
         body = await read_body(request, simulator.settings.max_body_bytes)
         return await endpoint(simulator, request, body)
     except OpenAIError as error:
-        return error_response(error, common_headers(request.headers))
+        return error_response(error, common_headers(request.headers, simulator.settings.region))
     except Exception:
         logger.exception("unexpected error answering %s %s", request.method, request.url.path)
-        return error_response(errors.internal_error(), common_headers(request.headers))
+        return error_response(errors.internal_error(), common_headers(request.headers, simulator.settings.region))
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -43,7 +43,7 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
             received_at=received_at,
         )
         reply = await simulator.answer(parsed)
-        headers = common_headers(request.headers)
+        headers = common_headers(request.headers, simulator.settings.region)
         headers["x-ms-deployment-name"] = deployment.name
         return reply_response(reply, headers)
 

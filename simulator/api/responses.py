@@ -15,7 +15,7 @@ from simulator.replies import JsonReply, Reply, StreamReply
 JSON = "application/json"
 
 
-def common_headers(request_headers: Mapping[str, str], region: str = "Simulated") -> dict[str, str]:
+def common_headers(request_headers: Mapping[str, str], region: str) -> dict[str, str]:
     request_id = str(uuid.uuid4())
     headers = {"apim-request-id": request_id, "x-request-id": request_id, "x-ms-region": region}
     client_id = request_headers.get("x-ms-client-request-id")

@@ -1,0 +1,177 @@
+"""Azure OpenAI's rate-limit semantics: which limits a deployment has, what a request costs, and how the
+answer says so (headers, 429 wording). Per-model figures live in the model catalogue, not here."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from typing import Any
+
+from simulator.context import OpenAIRequest
+from simulator.deployments import Deployment, DeploymentType
+from simulator.errors import OpenAIError
+from simulator.replies import Usage
+
+# A request window of RPM/6 per 10 seconds (an 8K TPM deployment shows x-ratelimit-limit-requests 8); when RPM
+# is below 6 there is not one request per 10 seconds, so the whole minute is the window.
+REQUEST_WINDOWS_PER_MINUTE = 6
+# Provisioned: the utilisation bucket holds one minute of the deployment's throughput and drains over a minute.
+PROVISIONED_BUCKET_SECONDS = 60.0
+# Input tokens per minute per PTU for a model whose catalogue entry has none (gpt-4o's figure).
+FALLBACK_PTU_INPUT_TPM = 2_500
+CHARACTERS_PER_TOKEN = 4
+QUOTA_URL = "https://aka.ms/oai/quotaincrease"
+
+
+class Exceeded(enum.Enum):
+    TOKENS = "token rate limit"
+    REQUESTS = "call rate limit"
+    UTILISATION = "provisioned throughput capacity"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StandardLimits:
+    tokens_per_minute: int
+    requests_per_window: int
+    request_window_seconds: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProvisionedLimits:
+    tokens_per_minute: float  # input-token equivalents the deployment processes per minute
+    output_token_weight: float
+
+    @property
+    def drain_per_second(self) -> float:
+        return self.tokens_per_minute / PROVISIONED_BUCKET_SECONDS
+
+
+Limits = StandardLimits | ProvisionedLimits
+
+
+def limits_for(deployment: Deployment) -> Limits | None:
+    """The deployment's limits; None when it has no quota (no `tokensPerMinute`, not provisioned)."""
+    model = deployment.model
+    if deployment.type is DeploymentType.PROVISIONED and deployment.ptu:
+        per_ptu = model.ptu_input_tpm or FALLBACK_PTU_INPUT_TPM
+        return ProvisionedLimits(deployment.ptu * per_ptu, model.output_token_weight)
+    if deployment.tokens_per_minute is None:
+        return None
+    tpm = deployment.tokens_per_minute
+    rpm = deployment.requests_per_minute or max(1, math.floor(tpm / 1000 * model.requests_per_1000_tpm))
+    if rpm >= REQUEST_WINDOWS_PER_MINUTE:
+        return StandardLimits(tpm, rpm // REQUEST_WINDOWS_PER_MINUTE, 60.0 / REQUEST_WINDOWS_PER_MINUTE)
+    return StandardLimits(tpm, rpm, 60.0)
+
+
+# --- costs -------------------------------------------------------------------------------------------------
+
+
+def answer_allowance(request: OpenAIRequest) -> int:
+    """Completion tokens the request may produce: max_tokens (times n / best_of) or the model's default."""
+    body = request.body
+    cap = _positive_int(body.get("max_completion_tokens")) or _positive_int(body.get("max_tokens"))
+    cap = cap or _positive_int(body.get("max_output_tokens"))
+    if cap is None:
+        return request.model.default_token_cost
+    choices = max(_positive_int(body.get("n")) or 1, _positive_int(body.get("best_of")) or 1)
+    return cap * choices
+
+
+def prompt_characters(request: OpenAIRequest) -> int:
+    """Characters of the prompt as AOAI's estimate counts them (token ids count as four characters each)."""
+    body = request.body
+    for key in ("messages", "prompt", "input"):
+        if key in body:
+            return _characters(body[key])
+    return 0
+
+
+def token_cost(request: OpenAIRequest) -> int:
+    """Tokens charged against a Standard deployment's TPM when the request arrives (DESIGN.md §4)."""
+    prompt = 0
+    if request.model.charges_prompt_characters:
+        prompt = math.ceil(prompt_characters(request) / CHARACTERS_PER_TOKEN)
+    return prompt + answer_allowance(request)
+
+
+def provisioned_estimate(request: OpenAIRequest, limits: ProvisionedLimits) -> float:
+    """Utilisation charged on arrival: the prompt plus the weighted allowance, corrected after the call."""
+    prompt = request.prompt_tokens
+    if prompt is None:
+        prompt = math.ceil(prompt_characters(request) / CHARACTERS_PER_TOKEN)
+    return prompt + limits.output_token_weight * answer_allowance(request)
+
+
+def provisioned_actual(usage: Usage, limits: ProvisionedLimits) -> float:
+    return usage.prompt_tokens + limits.output_token_weight * usage.completion_tokens
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
+def _characters(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return CHARACTERS_PER_TOKEN  # a token id
+    if isinstance(value, list):
+        return sum(_characters(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_characters(item) for key, item in value.items() if key not in ("role", "type"))
+    return 0
+
+
+# --- answers -----------------------------------------------------------------------------------------------
+
+
+def standard_headers(limits: StandardLimits, remaining_requests: int, remaining_tokens: int) -> dict[str, str]:
+    return {
+        "x-ratelimit-limit-requests": str(limits.requests_per_window),
+        "x-ratelimit-limit-tokens": str(limits.tokens_per_minute),
+        "x-ratelimit-remaining-requests": str(max(0, remaining_requests)),
+        "x-ratelimit-remaining-tokens": str(max(0, remaining_tokens)),
+    }
+
+
+def utilisation_header(fraction: float) -> dict[str, str]:
+    return {"azure-openai-deployment-utilization": f"{max(0.0, fraction) * 100:.1f}%"}
+
+
+def retry_headers(wait: float) -> dict[str, str]:
+    """`retry-after-ms` exact (rounded up), `retry-after` in whole seconds (rounded up): both truthful."""
+    milliseconds = max(1, math.ceil(wait * 1000))
+    return {"retry-after": str(math.ceil(milliseconds / 1000)), "retry-after-ms": str(milliseconds)}
+
+
+def rate_limited(
+    request: OpenAIRequest, exceeded: Exceeded, wait: float, region: str, headers: dict[str, str]
+) -> OpenAIError:
+    """AOAI's 429. `wait` is when the request would be admitted had nothing else arrived meanwhile."""
+    retry = retry_headers(wait)
+    model = request.model.name
+    tier = "Provisioned Managed" if exceeded is Exceeded.UTILISATION else "S0"
+    message = (
+        f"Your requests to {model} for {model} in {region} have exceeded the {exceeded.value} for your current "
+        f"OpenAI {tier} pricing tier. This request was for {request.operation.value} under Azure OpenAI API version "
+        f"{request.api_version or 'v1'}. Please retry after {retry['retry-after']} "
+        f"{'second' if retry['retry-after'] == '1' else 'seconds'}. To increase your default rate limit, visit: "
+        f"{QUOTA_URL}."
+    )
+    return OpenAIError(429, "RateLimitReached", message, headers={**headers, **retry})
+
+
+def store_unavailable(retry_after: float) -> OpenAIError:
+    """Fail-closed answer while the shared limits store is unreachable."""
+    return OpenAIError(
+        503,
+        "ServiceUnavailable",
+        "The service is temporarily unable to process your request. Please try again later.",
+        headers=retry_headers(retry_after),
+    )

@@ -1,0 +1,35 @@
+"""The one primitive a limits store offers: change one deployment's state atomically."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from typing import TypeVar
+
+from simulator.ratelimit.state import MeterState
+
+T = TypeVar("T")
+
+
+class StoreError(Exception):
+    """The store could not complete a change (contention that did not settle, or an unusable answer)."""
+
+
+class LimitStore(abc.ABC):
+    """Keeps a `MeterState` per key (a deployment name).
+
+    `transact` reads the state (a fresh one if the key is new), calls `change` on it, and saves what `change`
+    left, as one atomic step: two changes to the same key never interleave, even from different processes.
+    `change` must be a pure function of the state it is given (a store may call it again on a fresher state),
+    and must not keep that state after it returns, nor raise (the memory store changes the state in place).
+    """
+
+    @abc.abstractmethod
+    async def transact(self, key: str, change: Callable[[MeterState], T]) -> T: ...
+
+    async def prepare(self) -> None:  # noqa: B027 - most stores have nothing to prepare
+        """Create what the store needs and open its connections, so the first request does not pay for it."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """Release connections; the store is not used afterwards."""

@@ -1,0 +1,134 @@
+"""Limits state in Azure Table Storage, shared by every simulator instance that names the same table.
+
+One entity per deployment, in its own partition (Table Storage serves about 2,000 entities/s per partition),
+changed by optimistic concurrency: read with its ETag, write back only if nobody wrote in between, else read
+again. The limiter's leases keep these changes to a few per second per deployment (docs/rate-limits.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import random
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+
+from simulator.ratelimit.config import RateLimitConfig
+from simulator.ratelimit.state import MeterState
+from simulator.ratelimit.stores.base import LimitStore, StoreError
+
+T = TypeVar("T")
+
+ROW_KEY = "limits"
+STATE = "State"
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9._-]{1,200}")
+# Writers that lose a compare-and-swap back off a few milliseconds, doubling and jittered so they do not
+# collide again.
+_BACKOFF_SECONDS = 0.002
+
+
+def partition_key(key: str) -> str:
+    """Deployment names may hold characters Table keys forbid (`/`, `#`, `?`, ...): those are hex-encoded,
+    under a different prefix so that no encoded name equals a plain one."""
+    if _PLAIN_KEY.fullmatch(key):
+        return f"d-{key}"
+    return "h-" + key.encode("utf-8").hex()[:900]
+
+
+class TableStore(LimitStore):
+    def __init__(
+        self,
+        client: TableClient,
+        *,
+        max_attempts: int = 10,
+        random_source: random.Random | None = None,
+        closing: tuple[Any, ...] = (),
+    ) -> None:
+        self._client = client
+        self._max_attempts = max_attempts
+        self._random = random_source or random.Random(0)
+        self._closing = closing
+        # Changes to one key from this process go one at a time: racing our own writes only wastes round trips.
+        self._locks: collections.defaultdict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+
+    @classmethod
+    def from_config(cls, config: RateLimitConfig) -> TableStore:
+        """Connection string when given (Azurite, keys), else the account URL with DefaultAzureCredential.
+
+        Client retries are off: a failing store is the failure policy's business, within its time bound.
+        """
+        options: dict[str, Any] = {"retry_total": 0}
+        if config.connection_string:
+            client = TableClient.from_connection_string(
+                config.connection_string, table_name=config.table_name, **options
+            )
+            return cls(client)
+        if not config.account_url:
+            raise ValueError("Table Storage needs a connection string or an account URL")
+        from azure.identity.aio import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+        client = TableClient(config.account_url, config.table_name, credential=credential, **options)
+        return cls(client, closing=(credential,))
+
+    async def transact(self, key: str, change: Callable[[MeterState], T]) -> T:
+        async with self._locks[key]:
+            return await self._transact(partition_key(key), key, change)
+
+    async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T]) -> T:
+        for attempt in range(self._max_attempts):
+            entity = await self._read(partition)
+            before = entity[STATE] if entity is not None else None
+            state = MeterState.from_json(before) if before is not None else MeterState()
+            result = change(state)
+            after = state.to_json()
+            if after == before or await self._write(partition, after, entity):
+                return result
+            await asyncio.sleep(_BACKOFF_SECONDS * 2**attempt * self._random.random())
+        raise StoreError(f"{self._max_attempts} writers in a row changed {key!r} first; giving up")
+
+    async def _read(self, partition: str) -> Any:
+        try:
+            return await self._client.get_entity(partition, ROW_KEY)
+        except ResourceNotFoundError:  # no entity yet, or no table yet (a fresh account, or Azurite restarted)
+            return None
+
+    async def _write(self, partition: str, text: str, entity: Any) -> bool:
+        """Save `text` if the entity is still as read; False if someone else changed it first."""
+        row = {"PartitionKey": partition, "RowKey": ROW_KEY, STATE: text}
+        try:
+            if entity is None:
+                await self._client.create_entity(row)
+            else:
+                await self._client.update_entity(
+                    row,
+                    mode=UpdateMode.REPLACE,
+                    etag=entity.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceExistsError, ResourceModifiedError):
+            return False
+        except ResourceNotFoundError:
+            if entity is None:
+                await self._create_table()
+            return False
+        return True
+
+    async def prepare(self) -> None:
+        await self._create_table()
+
+    async def _create_table(self) -> None:
+        with contextlib.suppress(ResourceExistsError):
+            await self._client.create_table()
+
+    async def aclose(self) -> None:
+        await self._client.close()
+        for resource in self._closing:
+            await resource.close()
