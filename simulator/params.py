@@ -2,6 +2,8 @@
 
 Validation lives here, once, so generated, recorded and replayed answers refuse the same requests,
 and limits and latency read the same numbers (`max_tokens`, `n`, inputs).
+OpenAI's wording for refused parameters (`missing_parameter`, `invalid_type`, `invalid_value`, …) is defined
+here once and shared with the tool and response-format parsers of `simulator.generators`.
 """
 
 from __future__ import annotations

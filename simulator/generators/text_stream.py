@@ -1,19 +1,25 @@
-"""AOAI's SSE sequence for text answers, shared by chat and legacy completions.
+"""AOAI's SSE sequence for generated answers, shared by chat and legacy completions.
 
 1. a prompt-filter event (empty id, object and model; `created` 0; no choices);
 2. per choice: an opening chunk (chat: the role), one chunk per token, a closing chunk with `finish_reason`;
 3. with `stream_options.include_usage`: every chunk carries `"usage": null`, then one chunk with the usage;
 4. `data: [DONE]`.
+
+`stream_events` frames any sequence of choice chunks; `text_chunks` makes them for text, where a shape says
+how an API nests it. Chat makes its tool-call chunks itself and streams them through the same framing.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from simulator import sse
+from simulator import sse, tokens
 from simulator.generators import envelope
 from simulator.replies import StreamEvent
+
+Piece = tuple[str, int]  # a fragment of text and the tokens it holds
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -26,8 +32,13 @@ class StreamFrame:
     model: str
 
 
+# One chunk's `choices[0]` and the completion tokens it carries (latency paces chunks by them). A tuple, not
+# a dataclass: a stream makes one per token.
+ChoiceChunk = tuple[dict[str, Any], int]
+
+
 class ChoiceShape(Protocol):
-    """How one API shapes the `choices[0]` of its chunks."""
+    """How one API shapes the `choices[0]` of its text chunks."""
 
     def opening(self, index: int) -> dict[str, Any] | None: ...
 
@@ -43,25 +54,86 @@ def text_events(
     usage: dict[str, Any] | None,
 ) -> list[StreamEvent]:
     """The whole stream for `answers` (one `(pieces, finish_reason)` per choice), one token per chunk."""
+    filter_results = envelope.content_filter_results()
+    chunks: list[ChoiceChunk] = []
+    for index, (pieces, finish_reason) in enumerate(answers):
+        chunks += text_chunks(shape, index, pieces, finish_reason, filter_results)
+    return stream_events(frame, chunks, usage)
+
+
+def text_chunks(
+    shape: ChoiceShape,
+    index: int,
+    pieces: Sequence[str],
+    finish_reason: str,
+    filter_results: dict[str, Any],
+    weights: Sequence[int] | None = None,
+) -> list[ChoiceChunk]:
+    """One choice's chunks: opening, one per piece, closing. `weights` are the pieces' token counts; without
+    them each piece is one token (lorem's pieces are)."""
+    opening = shape.opening(index)
+    chunks: list[ChoiceChunk] = [] if opening is None else [(opening, 0)]
+    if weights is None:
+        chunks += [(shape.content(index, piece, filter_results), 1) for piece in pieces]
+    else:
+        weighted = zip(pieces, weights, strict=True)
+        chunks += [(shape.content(index, piece, filter_results), weight) for piece, weight in weighted]
+    chunks.append((shape.closing(index, finish_reason), 0))
+    return chunks
+
+
+def stream_events(frame: StreamFrame, chunks: Iterable[ChoiceChunk], usage: dict[str, Any] | None) -> list[StreamEvent]:
+    """The prompt-filter event, one event per chunk in `frame`, the usage event when asked for, `[DONE]`."""
     head = {"created": frame.created, "id": frame.id, "model": frame.model, "object": frame.object}
     head["system_fingerprint"] = envelope.system_fingerprint(frame.model)
     if usage is not None:
         head["usage"] = None
-
-    def chunk(choice: dict[str, Any] | None, tokens: int = 0) -> StreamEvent:
-        return StreamEvent(sse.event({"choices": [] if choice is None else [choice], **head}), tokens)
-
     prompt_filter = {"choices": [], "created": 0, "id": "", "model": "", "object": ""}
     prompt_filter["prompt_filter_results"] = envelope.prompt_filter_results()
     events = [StreamEvent(sse.event(prompt_filter))]
-    filter_results = envelope.content_filter_results()
-    for index, (pieces, finish_reason) in enumerate(answers):
-        opening = shape.opening(index)
-        if opening is not None:
-            events.append(chunk(opening))
-        events.extend(chunk(shape.content(index, piece, filter_results), 1) for piece in pieces)
-        events.append(chunk(shape.closing(index, finish_reason)))
+    events += [StreamEvent(sse.event({"choices": [choice], **head}), tokens) for choice, tokens in chunks]
     if usage is not None:
         events.append(StreamEvent(sse.event({"choices": [], **head, "usage": usage})))
     events.append(StreamEvent(sse.DONE))
     return events
+
+
+def token_pieces(text: str, encoding_name: str) -> list[Piece]:
+    """`text` cut where its tokens end, as a model streams it: one token per piece, except that a character
+    split across tokens waits for the token that completes it (as the service does)."""
+    enc = tokens.encoding(encoding_name)
+    pieces: list[Piece] = []
+    pending, count = b"", 0
+    for raw in enc.decode_tokens_bytes(enc.encode(text, disallowed_special=())):
+        pending, count = pending + raw, count + 1
+        try:
+            piece = pending.decode()
+        except UnicodeDecodeError:
+            continue
+        pieces.append((piece, count))
+        pending, count = b"", 0
+    return pieces
+
+
+def fit_pieces(pieces: list[Piece], limit: int, encoding_name: str) -> tuple[list[Piece], bool]:
+    """The longest leading pieces whose joined text holds at most `limit` tokens, and whether any were cut.
+
+    Cut text is counted again: text cut mid-word may tokenize differently from the whole.
+    """
+    if sum(weight for _, weight in pieces) <= limit:
+        return pieces, False
+    while True:
+        kept, used = _leading(pieces, limit)
+        text = "".join(piece for piece, _ in kept)
+        if not kept or tokens.count_text(text, encoding_name) == used:
+            return kept, True
+        pieces = token_pieces(text, encoding_name)  # its own tokens, then cut those
+
+
+def _leading(pieces: list[Piece], limit: int) -> tuple[list[Piece], int]:
+    used = 0
+    for position, (_, weight) in enumerate(pieces):
+        if used + weight > limit:
+            return pieces[:position], used
+        used += weight
+    return pieces, used

@@ -12,16 +12,17 @@ from simulator.errors import OpenAIError
 from simulator.generators.tool_calls import (
     ChoiceMode,
     ToolCallPolicy,
+    ToolCalls,
     ToolFormat,
     choose_tool_calls,
     parse_tools,
     tool_call_deltas,
-    validate_tools,
 )
 from tests.generators.schemas import CORPUS, EXTRACT_PEOPLE, GET_CURRENT_WEATHER, GET_N_DAY_WEATHER_FORECAST, ORDER
 
 CALL_ID = re.compile(r"call_[A-Za-z0-9]{24}")
 ALWAYS = ToolCallPolicy(auto_probability=1.0)
+DEFAULT = ToolCallPolicy()
 
 
 def function(name: str, parameters: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
@@ -46,12 +47,21 @@ def chat(tools: Any = None, **extra: Any) -> dict[str, Any]:
     return body
 
 
+def calls_for(body: dict[str, Any], rng: random.Random, policy: ToolCallPolicy = DEFAULT) -> ToolCalls | None:
+    """What the chat generator does with a body: parse its tools once, then choose."""
+    parsed = parse_tools(body)
+    if parsed is None:
+        return None
+    tools, choice = parsed
+    return choose_tool_calls(tools, choice, rng, policy, after_tool=body["messages"][-1]["role"] == "tool")
+
+
 def test_required_always_calls_with_valid_arguments() -> None:
     validators = {name: jsonschema.Draft202012Validator(schema) for name, schema in SCHEMAS.items()}
     validators["all_of_event"] = jsonschema.Draft7Validator(SCHEMAS["all_of_event"])
     called: set[str] = set()
     for seed in range(300):
-        result = choose_tool_calls(chat(CORPUS_TOOLS, tool_choice="required"), random.Random(seed))
+        result = calls_for(chat(CORPUS_TOOLS, tool_choice="required"), random.Random(seed))
         assert result is not None and result.finish_reason == "tool_calls"
         for call in result.calls:
             assert CALL_ID.fullmatch(call["id"]) and call["type"] == "function"
@@ -64,7 +74,7 @@ def test_required_always_calls_with_valid_arguments() -> None:
 def test_named_function_is_always_the_one_called_and_finishes_with_stop() -> None:
     choice = {"type": "function", "function": {"name": "get_n_day_weather_forecast"}}
     for seed in range(50):
-        result = choose_tool_calls(chat(WEATHER_TOOLS, tool_choice=choice), random.Random(seed), ALWAYS)
+        result = calls_for(chat(WEATHER_TOOLS, tool_choice=choice), random.Random(seed), ALWAYS)
         assert result is not None and result.finish_reason == "stop"
         assert [call["function"]["name"] for call in result.calls] == ["get_n_day_weather_forecast"]
         jsonschema.validate(json.loads(result.calls[0]["function"]["arguments"]), GET_N_DAY_WEATHER_FORECAST)
@@ -72,16 +82,15 @@ def test_named_function_is_always_the_one_called_and_finishes_with_stop() -> Non
 
 def test_none_never_calls() -> None:
     assert all(
-        choose_tool_calls(chat(WEATHER_TOOLS, tool_choice="none"), random.Random(seed), ALWAYS) is None
-        for seed in range(50)
+        calls_for(chat(WEATHER_TOOLS, tool_choice="none"), random.Random(seed), ALWAYS) is None for seed in range(50)
     )
-    assert choose_tool_calls(chat(), random.Random(0), ALWAYS) is None
+    assert calls_for(chat(), random.Random(0), ALWAYS) is None
 
 
 @pytest.mark.parametrize("probability", [0.0, 0.3, 1.0])
 def test_auto_calls_with_the_configured_probability(probability: float) -> None:
     policy = ToolCallPolicy(auto_probability=probability)
-    calls = sum(choose_tool_calls(chat(WEATHER_TOOLS), random.Random(seed), policy) is not None for seed in range(1000))
+    calls = sum(calls_for(chat(WEATHER_TOOLS), random.Random(seed), policy) is not None for seed in range(1000))
     assert abs(calls / 1000 - probability) < 0.05
 
 
@@ -92,17 +101,17 @@ def test_auto_after_a_tool_result_uses_its_own_probability() -> None:
         {"role": "tool", "tool_call_id": "call_1", "content": '{"temperature": 12}'},
     ]
     policy = ToolCallPolicy(auto_probability=1.0, after_tool_probability=0.0)
-    assert all(choose_tool_calls(body, random.Random(seed), policy) is None for seed in range(100))
+    assert all(calls_for(body, random.Random(seed), policy) is None for seed in range(100))
 
 
 def test_parallel_calls_follow_parallel_tool_calls() -> None:
     policy = ToolCallPolicy(auto_probability=1.0, parallel_probability=1.0, max_parallel=3)
-    parallel = choose_tool_calls(chat(WEATHER_TOOLS), random.Random(1), policy)
+    parallel = calls_for(chat(WEATHER_TOOLS), random.Random(1), policy)
     assert parallel is not None and len(parallel.calls) == 3
     assert len({call["id"] for call in parallel.calls}) == 3
-    single = choose_tool_calls(chat(WEATHER_TOOLS, parallel_tool_calls=False), random.Random(1), policy)
+    single = calls_for(chat(WEATHER_TOOLS, parallel_tool_calls=False), random.Random(1), policy)
     assert single is not None and len(single.calls) == 1
-    counts = {len(choose_tool_calls(chat(WEATHER_TOOLS), random.Random(seed), ALWAYS).calls) for seed in range(200)}
+    counts = {len(calls_for(chat(WEATHER_TOOLS), random.Random(seed), ALWAYS).calls) for seed in range(200)}
     assert counts == {1, 2, 3}
 
 
@@ -112,7 +121,7 @@ def test_allowed_tools_restrict_the_choice() -> None:
         "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "order"}}]},
     }
     for seed in range(30):
-        result = choose_tool_calls(chat(CORPUS_TOOLS, tool_choice=choice), random.Random(seed))
+        result = calls_for(chat(CORPUS_TOOLS, tool_choice=choice), random.Random(seed))
         assert result is not None
         assert {call["function"]["name"] for call in result.calls} == {"order"}
         jsonschema.validate(json.loads(result.calls[0]["function"]["arguments"]), ORDER)
@@ -120,7 +129,7 @@ def test_allowed_tools_restrict_the_choice() -> None:
 
 def test_custom_tools_get_free_text_input() -> None:
     tools = [{"type": "custom", "custom": {"name": "run_sql", "description": "Run a SQL query"}}]
-    result = choose_tool_calls(chat(tools, tool_choice="required"), random.Random(4))
+    result = calls_for(chat(tools, tool_choice="required"), random.Random(4))
     assert result is not None
     (call,) = result.calls[:1]
     assert call["type"] == "custom" and call["custom"]["name"] == "run_sql"
@@ -129,21 +138,22 @@ def test_custom_tools_get_free_text_input() -> None:
 
 def test_same_seed_same_calls() -> None:
     body = chat(CORPUS_TOOLS, tool_choice="required")
-    assert choose_tool_calls(body, random.Random(9)) == choose_tool_calls(body, random.Random(9))
+    assert calls_for(body, random.Random(9)) == calls_for(body, random.Random(9))
 
 
 def test_stream_deltas_reassemble_into_the_calls() -> None:
-    result = choose_tool_calls(chat(WEATHER_TOOLS), random.Random(2), ToolCallPolicy(1.0, 0.0, 1.0, 3))
+    result = calls_for(chat(WEATHER_TOOLS), random.Random(2), ToolCallPolicy(1.0, 0.0, 1.0, 3))
     assert result is not None
 
-    def split(text: str) -> list[str]:
-        return [text[index : index + 4] for index in range(0, len(text), 4)]
+    def split(text: str) -> list[tuple[str, int]]:
+        return [(text[index : index + 4], 1) for index in range(0, len(text), 4)]
 
-    deltas = tool_call_deltas(result.calls, split)
+    deltas = tool_call_deltas(result.calls, split, len)
     rebuilt: dict[int, dict[str, Any]] = {}
-    for delta in deltas:
+    for delta, tokens in deltas:
         if "id" in delta:
             assert delta["function"]["arguments"] == ""
+            assert tokens == len(delta["function"]["name"])
             rebuilt[delta["index"]] = {"id": delta["id"], "type": delta["type"], "function": dict(delta["function"])}
         else:
             assert set(delta) == {"index", "function"}
@@ -268,7 +278,7 @@ def test_bad_requests_get_openai_errors(
     body: dict[str, Any], param: str, code: str | None, message: str | None
 ) -> None:
     with pytest.raises(OpenAIError) as caught:
-        validate_tools(body)
+        parse_tools(body)
     error = caught.value.body()["error"]
     assert caught.value.status == 400
     assert (error["type"], error["param"], error.get("code")) == ("invalid_request_error", param, code)
@@ -277,7 +287,7 @@ def test_bad_requests_get_openai_errors(
 
 
 def test_valid_requests_pass_validation() -> None:
-    validate_tools(chat())
-    validate_tools(chat(WEATHER_TOOLS, tool_choice="auto", parallel_tool_calls=False))
+    parse_tools(chat())
+    parse_tools(chat(WEATHER_TOOLS, tool_choice="auto", parallel_tool_calls=False))
     strict = [function("order", ORDER, strict=True)]
-    validate_tools(chat(strict, tool_choice={"type": "function", "function": {"name": "order"}}))
+    parse_tools(chat(strict, tool_choice={"type": "function", "function": {"name": "order"}}))
