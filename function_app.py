@@ -5,14 +5,13 @@ worker inspects them to pick the HTTP streams (FastAPI) request and response typ
 """
 
 import asyncio
-import logging
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, Response
 
 from simulator.api.dispatch import dispatch
 from simulator.api.routes import ALL_METHODS, ROUTES, Route
-from simulator.app import Simulator
+from simulator.app import Simulator, configure_logging
 from simulator.settings import Settings
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
@@ -28,7 +27,7 @@ async def get_simulator() -> Simulator:
         async with _starting:
             if _simulator is None:
                 settings = Settings.from_env()
-                logging.getLogger("simulator").setLevel(settings.log_level.upper())
+                configure_logging(settings.log_level, root=False)  # the worker owns the root logger
                 simulator = Simulator.from_settings(settings)
                 await simulator.start()
                 _simulator = simulator

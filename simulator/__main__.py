@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 import uvicorn
 from dotenv import load_dotenv
 
-from simulator.app import Simulator
+from simulator.app import Simulator, configure_logging
 from simulator.server import create_app
 from simulator.settings import Settings, SettingsError
 
@@ -25,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         load_dotenv(args.env_file, override=False)
     try:
         settings = Settings.from_env()
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(settings.log_level)
         simulator = Simulator.from_settings(settings)
     except SettingsError as error:
         print(f"aoai-simulator: configuration error: {error}", file=sys.stderr)

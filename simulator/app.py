@@ -207,6 +207,15 @@ class Simulator:
         return self._persister
 
 
+def configure_logging(level: str, *, root: bool = True) -> None:
+    """The simulator's log level; the Azure SDKs' per-call HTTP logs (every Table poll) stay at WARNING."""
+    if root:
+        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("simulator").setLevel(level.upper())
+    azure_level = max(logging.WARNING, logging.getLevelName(level.upper()))
+    logging.getLogger("azure").setLevel(azure_level)
+
+
 def rate_limit_config(settings: Settings) -> RateLimitConfig:
     try:
         return RateLimitConfig(

@@ -51,6 +51,9 @@ class TableConfigStore(ConfigStore):
         self._credential = credential  # closed with the client when the store made it
         self.poll_interval = poll_interval
         self._base = initial.fingerprint()
+        # One shared config per start-up mode: a record-mode instance started against the same storage account
+        # must never switch a fleet of replaying instances to forwarding (or the reverse).
+        self._row = f"{ROW}-{initial.mode.value}"
         self._etag: str | None = None
         self._poller: asyncio.Task[None] | None = None
 
@@ -95,13 +98,13 @@ class TableConfigStore(ConfigStore):
     async def refresh(self) -> bool:
         """One poll: re-read the config if the entity changed. True when it did."""
         try:
-            entity = await self._client.get_entity(PARTITION, ROW, select=["Version"])
+            entity = await self._client.get_entity(PARTITION, self._row, select=["Version"])
         except ResourceNotFoundError:  # deleted under us: put ours back
             await self._write(self.current, None)
             return False
         if entity.metadata["etag"] == self._etag:
             return False
-        entity = await self._client.get_entity(PARTITION, ROW)
+        entity = await self._client.get_entity(PARTITION, self._row)
         try:
             config = _decode(entity)
         except SettingsError as error:
@@ -127,7 +130,7 @@ class TableConfigStore(ConfigStore):
     async def _adopt_or_reset(self) -> None:
         for _ in range(ATTEMPTS):
             try:
-                entity = await self._client.get_entity(PARTITION, ROW)
+                entity = await self._client.get_entity(PARTITION, self._row)
             except ResourceNotFoundError:
                 try:
                     await self._write(self.current, None)
@@ -152,7 +155,7 @@ class TableConfigStore(ConfigStore):
         try:
             for _ in range(ATTEMPTS):
                 try:
-                    entity = await self._client.get_entity(PARTITION, ROW)
+                    entity = await self._client.get_entity(PARTITION, self._row)
                 except ResourceNotFoundError:  # deleted under us: recreate it from ours, then patch that
                     with contextlib.suppress(ResourceExistsError):
                         await self._write(self.current, None)
@@ -176,7 +179,7 @@ class TableConfigStore(ConfigStore):
         text = json.dumps(config.to_json(), separators=(",", ":"))
         parts = [text[i : i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
         version = (previous.get("Version", 0) if previous is not None else 0) + 1
-        entity: dict[str, Any] = {"PartitionKey": PARTITION, "RowKey": ROW, "Base": self._base}
+        entity: dict[str, Any] = {"PartitionKey": PARTITION, "RowKey": self._row, "Base": self._base}
         entity.update(Version=version, Parts=len(parts), **{f"Doc{i}": part for i, part in enumerate(parts)})
         if previous is None:
             metadata = await self._client.create_entity(entity)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 
@@ -102,3 +103,17 @@ async def test_store_outage_is_a_503_and_polling_survives_it() -> None:
     finally:
         emulator.stop()
         await store.close()
+
+
+async def test_instances_started_in_other_modes_keep_their_own_config(stores: Callable) -> None:
+    """A record-mode instance on the same storage account must never switch replaying instances' mode."""
+    replaying = await stores(dataclasses.replace(BASE, mode=Mode.REPLAY))
+    recording = await stores(dataclasses.replace(BASE, mode=Mode.RECORD))
+    other_replayer = await stores(dataclasses.replace(BASE, mode=Mode.REPLAY))
+    await recording.patch({"faults": {"chat": ["500"]}})
+    assert await replaying.refresh() is False
+    assert replaying.current.mode is Mode.REPLAY and replaying.current.faults.to_json() == {}
+    await replaying.patch({"faults": {"chat": ["503"]}})
+    assert await other_replayer.refresh() is True
+    assert other_replayer.current.faults.to_json() == {"chat": ["503"]}
+    assert recording.current.mode is Mode.RECORD

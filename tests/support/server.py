@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +22,8 @@ class SimulatorProcess:
         defaults = {"SIMULATOR_API_KEY": api_key, "SIMULATOR_LATENCY_ENABLED": "false"}
         self.env = {**os.environ, **defaults, **(env or {})}
         self.process: subprocess.Popen[str] | None = None
+        self._output: list[str] = []
+        self._reader: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -31,6 +34,10 @@ class SimulatorProcess:
         self.process = subprocess.Popen(
             command, cwd=REPO, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
+        # Drain the output as it comes: a full pipe would block a chatty server.
+        self._output = []
+        self._reader = threading.Thread(target=self._drain, args=(self.process, self._output), daemon=True)
+        self._reader.start()
         try:
             wait_for_port(self.port, timeout=timeout)
         except TimeoutError:
@@ -45,12 +52,20 @@ class SimulatorProcess:
         if self.process.poll() is None:
             self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
+            self.process.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=10)
         self.process = None
-        return output or ""
+        return "".join(self._output)
+
+    @staticmethod
+    def _drain(process: subprocess.Popen[str], sink: list[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            sink.append(line)
 
     def __enter__(self) -> SimulatorProcess:
         return self.start()
