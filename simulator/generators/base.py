@@ -40,10 +40,15 @@ class Length:
     finish_reason: str  # "stop" or "length"
 
 
+def output_limit(cap: int | None, model: ModelSpec) -> int:
+    """The most completion tokens an answer may hold: the request's cap within the model's."""
+    return min(cap, model.max_output_tokens) if cap is not None else model.max_output_tokens
+
+
 def choose_length(cap: int | None, model: ModelSpec, rng: random.Random, wanted: tuple[int, int]) -> Length:
     """How long the answer is: what the 'model' wants to say, cut at the cap (→ finish_reason "length")."""
     desired = rng.randint(*wanted)
-    limit = min(cap, model.max_output_tokens) if cap is not None else model.max_output_tokens
+    limit = output_limit(cap, model)
     if desired > limit:
         return Length(limit, "length")
     return Length(desired, "stop")

@@ -16,7 +16,13 @@ from typing import Any
 from simulator import tokens
 from simulator.context import OpenAIRequest
 from simulator.generators import envelope
-from simulator.generators.base import GenerationSettings, check_context, check_output_cap, choose_length
+from simulator.generators.base import (
+    GenerationSettings,
+    check_context,
+    check_output_cap,
+    choose_length,
+    output_limit,
+)
 from simulator.generators.lorem import lorem_pieces
 from simulator.generators.response_format import JsonFormat, parse_response_format
 from simulator.generators.text_stream import (
@@ -122,11 +128,6 @@ class ChatGenerator:
             return json_answer(params.response_format, rng, output_limit(params.max_tokens, model), model.encoding)
         length = choose_length(params.max_tokens, model, rng, self.settings.completion_tokens)
         return Answer(length.finish_reason, length.tokens, lorem_pieces(length.tokens, rng))
-
-
-def output_limit(cap: int | None, model: ModelSpec) -> int:
-    """The most completion tokens an answer may hold: the request's cap within the model's."""
-    return min(cap, model.max_output_tokens) if cap is not None else model.max_output_tokens
 
 
 def json_answer(fmt: JsonFormat, rng: random.Random, limit: int, encoding: str) -> Answer:
