@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,9 @@ from typing import Any
 from simulator import errors
 from simulator.models import ModelSpec, Operation, find_model, known_model
 from simulator.settings import SettingsError
+
+# Azure's rule for deployment names: letters, digits, `_`, `.` and `-`, at most 64 characters.
+DEPLOYMENT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class DeploymentType(enum.StrEnum):
@@ -129,7 +133,7 @@ class Deployments:
         deployment = self.defined.get(name)
         if deployment is not None:
             return deployment
-        if not self.allow_undefined:
+        if not self.allow_undefined or not DEPLOYMENT_NAME.fullmatch(name):
             raise errors.deployment_not_found()
         return self._undefined(name, operation)
 

@@ -82,3 +82,10 @@ def test_model_lookup_tolerates_versions_and_unknowns(caplog) -> None:
     assert first.kind is ModelKind.CHAT
     assert sum("my-custom-llm" in record.message for record in caplog.records) == 1
     assert find_model("my-embedder-embedding").kind is ModelKind.EMBEDDING
+
+
+@pytest.mark.parametrize("name", ["../etc", "a b", "\u0000", "x" * 65, ""])
+def test_names_azure_would_not_accept_are_not_found(name: str) -> None:
+    with pytest.raises(OpenAIError) as caught:
+        _deployments(True).resolve(name, Operation.CHAT_COMPLETIONS)
+    assert caught.value.code == "DeploymentNotFound"
