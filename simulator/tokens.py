@@ -37,7 +37,12 @@ def use_bundled_cache() -> None:
 
 @functools.cache
 def encoding(name: str) -> tiktoken.Encoding:
-    return tiktoken.get_encoding(name)
+    enc = tiktoken.get_encoding(name)
+    # tiktoken keeps a Python copy of the merge table (36 MiB for o200k_base) only to pickle unregistered
+    # encodings; registered ones pickle by name, and encoding runs on the Rust copy. Free it.
+    if hasattr(enc, "_mergeable_ranks"):
+        enc._mergeable_ranks = {}
+    return enc
 
 
 def count_text(text: str, encoding_name: str) -> int:

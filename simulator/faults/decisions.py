@@ -14,17 +14,12 @@ from simulator.context import OpenAIRequest
 from simulator.errors import OpenAIError, context_length_exceeded, internal_error
 from simulator.faults.spec import CATEGORIES, FaultKind, FaultRule
 from simulator.models import Operation
+from simulator.ratelimit import policy
 
 PROMPT_FILTERED = (
     "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. Please "
     "modify your prompt and retry. To learn more about our content filtering policies please read our "
     "documentation: https://go.microsoft.com/fwlink/?linkid=2198766"
-)
-RATE_LIMITED = (
-    "Your requests to {model} for {model} in East US have exceeded the token rate limit for your current "
-    "OpenAI S0 pricing tier. This request was for {operation} under Azure OpenAI API version {version}. "
-    "Please retry after {seconds} seconds. To increase your default rate limit, visit: "
-    "https://aka.ms/oai/quotaincrease."
 )
 # The wording of these two is unverified against the live service.
 UNAVAILABLE = "The service is temporarily unable to process your request. Please try again later."
@@ -105,13 +100,8 @@ def _error(rule: FaultRule, request: OpenAIRequest) -> OpenAIError:
 
 
 def rate_limited(request: OpenAIRequest, retry_after: float) -> OpenAIError:
-    message = RATE_LIMITED.format(
-        model=request.model.name,
-        operation=request.operation.value,
-        version=request.api_version or "v1",
-        seconds=math.ceil(retry_after),
-    )
-    return OpenAIError(429, "RateLimitReached", message, headers=_retry_headers(retry_after))
+    """The rate limiter's own 429 (one wording), as if the token limit had been reached."""
+    return policy.rate_limited(request, policy.Exceeded.TOKENS, retry_after)
 
 
 def _retry_headers(seconds: float) -> dict[str, str]:

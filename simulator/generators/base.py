@@ -29,9 +29,8 @@ class RandomSource:
         self._stream = random.Random(seed)
 
     def for_request(self, seed: int | None) -> random.Random:
-        if seed is not None:
-            return random.Random(seed)
-        return random.Random(self._stream.getrandbits(64))
+        # Generation never awaits, so requests without a seed can share the one stream safely.
+        return self._stream if seed is None else random.Random(seed)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,17 +1,13 @@
-"""Embeddings: unit vectors derived from the input text alone, so the same text gets the same vector in
-every process and run, and similar-looking load tests get cache-friendly, stable answers."""
+"""Embeddings: unit vectors derived from the input text alone (see `vectors`), so the same text gets the
+same vector in every process and run."""
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 import random
-
-import numpy as np
 
 from simulator import errors, tokens
 from simulator.context import OpenAIRequest
+from simulator.generators.vectors import vector_base64, vector_json
 from simulator.models import Operation
 from simulator.params import EmbeddingParams, parse_embedding
 from simulator.replies import JsonReply, Reply, Usage
@@ -41,8 +37,7 @@ class EmbeddingGenerator:
         data = []
         for index, item in enumerate(params.inputs):
             text = item if isinstance(item, str) else _decode(item, request.model.encoding, index)
-            vector = _vector(text, native, size)
-            embedding = base64.b64encode(vector.astype("<f4").tobytes()).decode() if params.base64 else vector
+            embedding = (vector_base64 if params.base64 else vector_json)(text, native, size)
             data.append({"embedding": embedding, "index": index, "object": "embedding"})
         usage = Usage(request.prompt_tokens or 0, 0)
         body = {
@@ -52,16 +47,6 @@ class EmbeddingGenerator:
             "usage": {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.prompt_tokens},
         }
         return JsonReply(body, usage=usage)
-
-
-@functools.lru_cache(maxsize=2048)
-def _vector(text: str, native: int, size: int) -> np.ndarray:
-    """A unit vector seeded by the text; shortened like text-embedding-3 (truncate, renormalise)."""
-    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
-    vector = np.random.default_rng(seed).standard_normal(native, dtype=np.float32)[:size]
-    vector /= np.linalg.norm(vector)
-    vector.flags.writeable = False
-    return vector
 
 
 def _decode(token_ids: list[int], encoding_name: str, index: int) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from simulator import sse, tokens
 from simulator.generators import envelope
+from simulator.jsonenc import dumps
 from simulator.replies import StreamEvent
 
 Piece = tuple[str, int]  # a fragment of text and the tokens it holds
@@ -32,9 +33,12 @@ class StreamFrame:
     model: str
 
 
-# One chunk's `choices[0]` and the completion tokens it carries (latency paces chunks by them). A tuple, not
-# a dataclass: a stream makes one per token.
-ChoiceChunk = tuple[dict[str, Any], int]
+# One chunk's `choices[0]` (a dict, or its JSON already encoded) and the completion tokens it carries (latency
+# paces chunks by them). A tuple, not a dataclass: a stream makes one per token.
+ChoiceChunk = tuple[dict[str, Any] | bytes, int]
+# Stands for the text while a content chunk is encoded once; each token then fills in its own JSON string.
+_SLOT = "\x00"
+_SLOT_JSON = dumps(_SLOT)
 
 
 class ChoiceShape(Protocol):
@@ -73,11 +77,13 @@ def text_chunks(
     them each piece is one token (lorem's pieces are)."""
     opening = shape.opening(index)
     chunks: list[ChoiceChunk] = [] if opening is None else [(opening, 0)]
+    # Encode the content chunk once and splice each piece in: the same bytes as encoding each chunk whole.
+    before, _, after = dumps(shape.content(index, _SLOT, filter_results)).partition(_SLOT_JSON)
     if weights is None:
-        chunks += [(shape.content(index, piece, filter_results), 1) for piece in pieces]
+        chunks += [(before + dumps(piece) + after, 1) for piece in pieces]
     else:
         weighted = zip(pieces, weights, strict=True)
-        chunks += [(shape.content(index, piece, filter_results), weight) for piece, weight in weighted]
+        chunks += [(before + dumps(piece) + after, weight) for piece, weight in weighted]
     chunks.append((shape.closing(index, finish_reason), 0))
     return chunks
 
@@ -91,7 +97,12 @@ def stream_events(frame: StreamFrame, chunks: Iterable[ChoiceChunk], usage: dict
     prompt_filter = {"choices": [], "created": 0, "id": "", "model": "", "object": ""}
     prompt_filter["prompt_filter_results"] = envelope.prompt_filter_results()
     events = [StreamEvent(sse.event(prompt_filter))]
-    events += [StreamEvent(sse.event({"choices": [choice], **head}), tokens) for choice, tokens in chunks]
+    # `{"choices": [choice], **head}` encoded by hand, so a pre-encoded choice is not decoded again.
+    opening, closing = b'data: {"choices":[', b"]," + dumps(head)[1:] + b"\n\n"
+    events += [
+        StreamEvent(opening + (choice if isinstance(choice, bytes) else dumps(choice)) + closing, tokens)
+        for choice, tokens in chunks
+    ]
     if usage is not None:
         events.append(StreamEvent(sse.event({"choices": [], **head, "usage": usage})))
     events.append(StreamEvent(sse.DONE))

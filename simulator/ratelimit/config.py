@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from simulator.ratelimit.policy import DEFAULT_REGION
+
 
 class Backend(enum.StrEnum):
     MEMORY = "memory"
@@ -37,7 +39,7 @@ class RateLimitConfig:
     store_timeout: float = 0.5
     retry_interval: float = 2.0
     # Region named in 429 messages ("Your requests to gpt-4o for gpt-4o in East US have exceeded ...").
-    region: str = "East US"
+    region: str = DEFAULT_REGION
 
     def __post_init__(self) -> None:
         if self.lease_fraction is not None and not 0 <= self.lease_fraction <= 0.5:

@@ -1,9 +1,12 @@
 """Leases: an instance takes a slice of a deployment's budget from the shared state in one atomic change and
 spends it locally, so the shared state is written once per slice, not once per request.
 
-Everything here is a pure function of a `MeterState` and the time; a store runs `grant_*` atomically. Leased
+Everything here is a pure function of a `MeterState` and the time; a store runs `renew_*` atomically. Leased
 units count as used in the shared state from the moment they are granted, so instances together never take
-more than the limit; what a lease leaves unspent goes back with the next grant (docs/rate-limits.md).
+more than the limit. An instance holds one lease per deployment and renews it by trading it in: the renewal
+gives back what the lease has unspent and takes a fresh one. The old lease may still be spent while the
+renewal is in flight (requests do not wait for it); `take_over` moves those spends onto the new lease, so an
+instance never has more than one lease's worth of unspent units (docs/rate-limits.md).
 """
 
 from __future__ import annotations
@@ -35,38 +38,83 @@ class StandardLease:
     token_bucket: int
     requests: int  # unspent
     request_window: int
+    granted_at: float
     expires_at: float
     # What the rest of the world (the shared state without this lease) had left when it was granted.
     tokens_outside: int
     requests_outside: int
+    granted_tokens: int = 0
+    granted_requests: int = 0
+    # What the lease this one replaced had unspent when the renewal read it (and gave it back).
+    took_tokens: int = 0
+    took_requests: int = 0
+    # False once a renewal may or may not have given it back (the store failed): never given back again.
+    returnable: bool = True
 
     def covers(self, now: float, cost: int, limits: StandardLimits) -> bool:
         window = math.floor(now / limits.request_window_seconds)
         return now < self.expires_at and window == self.request_window and self.tokens >= cost and self.requests >= 1
 
-    def spend(self, cost: int) -> None:
+    def spend(self, cost: int, requests: int = 1) -> None:
         self.tokens -= cost
-        self.requests -= 1
+        self.requests -= requests
+
+    def aging(self, now: float) -> bool:
+        """Half spent or half way to expiry: time to renew ahead of need, before a request has to wait."""
+        return (
+            2 * self.tokens < self.granted_tokens
+            or 2 * self.requests < self.granted_requests
+            or now >= (self.granted_at + self.expires_at) / 2
+        )
+
+    def take_over(self, old: StandardLease) -> None:
+        """`old` was spent while this lease was being granted, after its unspent units had been read and given
+        back: those spends come out of this lease, which was sized to cover them."""
+        spent_tokens = max(0, self.took_tokens - old.tokens)
+        spent_requests = max(0, self.took_requests - old.requests) if old.request_window == self.request_window else 0
+        self.spend(min(spent_tokens, self.tokens), min(spent_requests, self.requests))
+        old.retire()
+
+    def retire(self) -> None:
+        self.tokens = self.requests = 0
+        self.returnable = False
 
 
 @dataclasses.dataclass(slots=True)
 class ProvisionedLease:
     units: float  # unspent
-    expires_at: float
     granted_at: float
+    expires_at: float
     # The bucket's level without this lease's unspent units, when it was granted.
     level_outside: float
+    granted_units: float = 0.0
+    took_units: float = 0.0
+    returnable: bool = True
 
-    def covers(self, now: float, cost: float) -> bool:
+    def covers(self, now: float, cost: float, limits: ProvisionedLimits) -> bool:
         return now < self.expires_at and self.units >= cost
 
     def spend(self, cost: float) -> None:
         self.units -= cost
         self.level_outside += cost
 
+    def aging(self, now: float) -> bool:
+        return 2 * self.units < self.granted_units or now >= (self.granted_at + self.expires_at) / 2
+
+    def take_over(self, old: ProvisionedLease) -> None:
+        self.spend(min(max(0.0, self.took_units - old.units), self.units))
+        old.retire()
+
+    def retire(self) -> None:
+        self.units = 0.0
+        self.returnable = False
+
     def utilisation(self, now: float, limits: ProvisionedLimits) -> float:
         drained = limits.drain_per_second * max(0.0, now - self.granted_at)
         return max(0.0, self.level_outside - drained) / limits.tokens_per_minute
+
+
+Lease = StandardLease | ProvisionedLease
 
 
 def check_standard(state: MeterState, now: float, limits: StandardLimits, cost: int) -> Refusal | None:
@@ -86,35 +134,50 @@ def check_standard(state: MeterState, now: float, limits: StandardLimits, cost: 
     )
 
 
-def grant_standard(
+def renew_standard(
     state: MeterState,
     now: float,
     limits: StandardLimits,
     cost: int,
-    returning: StandardLease | None,
+    current: StandardLease | None,
     fraction: float,
     lease_seconds: float,
+    wanted_tokens: int = 0,
 ) -> StandardLease | Refusal:
-    """Give back what `returning` left unspent, then lease at least `cost` tokens and one request."""
+    """Trade `current` in: give back what it has unspent, then lease at least `cost` tokens and one request —
+    `fraction` of the limits, or `wanted_tokens` if more (what the instance spends in a lease period).
+    Refused, `current` stays charged as it was, so the instance may go on spending it."""
     state.requests.resize(limits.request_window_seconds)
-    if returning is not None:
-        state.tokens.give_back(returning.token_bucket, returning.tokens)
-        state.requests.give_back(returning.request_window, returning.requests)
+    took_tokens = took_requests = given_tokens = given_requests = 0
+    if current is not None and current.returnable:
+        took_tokens, took_requests = current.tokens, current.requests
+        given_tokens = state.tokens.give_back(current.token_bucket, took_tokens)
+        given_requests = state.requests.give_back(current.request_window, took_requests)
     refusal = check_standard(state, now, limits, cost)
     if refusal is not None:
-        return dataclasses.replace(refusal, state=state.copy())
+        refusal = dataclasses.replace(refusal, state=state.copy())
+        if current is not None:
+            state.tokens.restore(current.token_bucket, given_tokens)
+            state.requests.restore(current.request_window, given_requests)
+        return refusal
     tokens_free = limits.tokens_per_minute - state.tokens.used(now)
     requests_free = limits.requests_per_window - state.requests.used(now)
-    tokens = min(tokens_free, max(cost, math.ceil(limits.tokens_per_minute * fraction)))
-    requests = min(requests_free, max(1, math.floor(limits.requests_per_window * fraction)))
+    # At least what the old lease had: it may all be spent while this one is in flight (`take_over`).
+    tokens = min(tokens_free, max(cost, math.ceil(limits.tokens_per_minute * fraction), wanted_tokens, took_tokens))
+    requests = min(requests_free, max(1, math.floor(limits.requests_per_window * fraction), took_requests))
     return StandardLease(
         tokens=tokens,
         token_bucket=state.tokens.add(now, tokens),
         requests=requests,
         request_window=state.requests.add(now, requests),
+        granted_at=now,
         expires_at=now + lease_seconds,
         tokens_outside=tokens_free - tokens,
         requests_outside=requests_free - requests,
+        granted_tokens=tokens,
+        granted_requests=requests,
+        took_tokens=took_tokens,
+        took_requests=took_requests,
     )
 
 
@@ -129,30 +192,32 @@ def check_provisioned(state: MeterState, now: float, limits: ProvisionedLimits) 
     return Refusal(Exceeded.UTILISATION, wait, state, now, utilisation=utilisation)
 
 
-def grant_provisioned(
+def renew_provisioned(
     state: MeterState,
     now: float,
     limits: ProvisionedLimits,
     cost: float,
-    returning: float,
+    current: ProvisionedLease | None,
     correction: float,
     fraction: float,
     lease_seconds: float,
 ) -> ProvisionedLease | Refusal:
-    """Apply `correction` (actual minus estimated costs settled since) and give back `returning` unspent units,
-    then lease at least `cost` units; extra units are leased only while the bucket is below 100 %."""
+    """Apply `correction` (actual minus estimated costs settled since), trade `current` in, then lease at least
+    `cost` units; extra units are leased only while the bucket is below 100 %."""
     bucket = state.utilisation
     rate = limits.drain_per_second
-    bucket.add(now, rate, correction - returning)
+    bucket.add(now, rate, correction)
+    took = given = 0.0
+    if current is not None and current.returnable:
+        took = current.units
+        given = bucket.take(now, rate, took)
     refusal = check_provisioned(state, now, limits)
     if refusal is not None:
-        return dataclasses.replace(refusal, state=state.copy())
+        refusal = dataclasses.replace(refusal, state=state.copy())
+        bucket.add(now, rate, given)
+        return refusal
     level = bucket.level_at(now, rate)
     extra = min(limits.tokens_per_minute * fraction, limits.tokens_per_minute - level)
-    units = max(cost, extra)
+    units = max(cost, extra, took)
     bucket.add(now, rate, units)
-    return ProvisionedLease(units, now + lease_seconds, now, level_outside=level)
-
-
-def apply_correction(state: MeterState, now: float, limits: ProvisionedLimits, correction: float) -> None:
-    state.utilisation.add(now, limits.drain_per_second, correction)
+    return ProvisionedLease(units, now, now + lease_seconds, level_outside=level, granted_units=units, took_units=took)

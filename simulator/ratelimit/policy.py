@@ -22,6 +22,7 @@ PROVISIONED_BUCKET_SECONDS = 60.0
 FALLBACK_PTU_INPUT_TPM = 2_500
 CHARACTERS_PER_TOKEN = 4
 QUOTA_URL = "https://aka.ms/oai/quotaincrease"
+DEFAULT_REGION = "East US"
 
 
 class Exceeded(enum.Enum):
@@ -145,15 +146,22 @@ def utilisation_header(fraction: float) -> dict[str, str]:
 
 
 def retry_headers(wait: float) -> dict[str, str]:
-    """`retry-after-ms` exact (rounded up), `retry-after` in whole seconds (rounded up): both truthful."""
-    milliseconds = max(1, math.ceil(wait * 1000))
+    """`retry-after-ms` exact (rounded up), `retry-after` in whole seconds (rounded up): both truthful. The
+    milliseconds are rounded to a nanosecond first, so that 0.07 s (70.00000000000001 ms in floating point) is
+    70, not 71."""
+    milliseconds = max(0, math.ceil(round(wait * 1000, 6)))
     return {"retry-after": str(math.ceil(milliseconds / 1000)), "retry-after-ms": str(milliseconds)}
 
 
 def rate_limited(
-    request: OpenAIRequest, exceeded: Exceeded, wait: float, region: str, headers: dict[str, str]
+    request: OpenAIRequest,
+    exceeded: Exceeded,
+    wait: float,
+    region: str = DEFAULT_REGION,
+    headers: dict[str, str] | None = None,
 ) -> OpenAIError:
-    """AOAI's 429. `wait` is when the request would be admitted had nothing else arrived meanwhile."""
+    """AOAI's 429, the one wording for the limiter and for injected faults. `wait` is when the request would be
+    admitted had nothing else arrived meanwhile."""
     retry = retry_headers(wait)
     model = request.model.name
     tier = "Provisioned Managed" if exceeded is Exceeded.UTILISATION else "S0"
@@ -164,7 +172,7 @@ def rate_limited(
         f"{'second' if retry['retry-after'] == '1' else 'seconds'}. To increase your default rate limit, visit: "
         f"{QUOTA_URL}."
     )
-    return OpenAIError(429, "RateLimitReached", message, headers={**headers, **retry})
+    return OpenAIError(429, "RateLimitReached", message, headers={**(headers or {}), **retry})
 
 
 def store_unavailable(retry_after: float) -> OpenAIError:

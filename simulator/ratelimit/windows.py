@@ -53,13 +53,24 @@ class SlidingWindow:
         self._total += amount
         return index
 
-    def give_back(self, index: int, amount: int) -> None:
-        """Uncharge what was charged in bucket `index`, if the bucket still counts."""
+    def give_back(self, index: int, amount: int) -> int:
+        """Uncharge what was charged in bucket `index`, if the bucket still counts; returns what was uncharged."""
         for bucket in reversed(self._buckets):
             if bucket[0] == index:
                 returned = min(amount, bucket[1])
                 bucket[1] -= returned
                 self._total -= returned
+                return returned
+            if bucket[0] < index:
+                break
+        return 0
+
+    def restore(self, index: int, amount: int) -> None:
+        """Charge bucket `index` again with what `give_back` uncharged from it (nothing if it no longer counts)."""
+        for bucket in reversed(self._buckets):
+            if bucket[0] == index:
+                bucket[1] += amount
+                self._total += amount
                 return
             if bucket[0] < index:
                 return
@@ -117,9 +128,17 @@ class FixedWindow:
         self.count += amount
         return current
 
-    def give_back(self, window: int, amount: int) -> None:
+    def give_back(self, window: int, amount: int) -> int:
+        """Uncount up to `amount` from `window` if it is still the current one; returns what was uncounted."""
+        if self.window != window:
+            return 0
+        returned = min(amount, self.count)
+        self.count -= returned
+        return returned
+
+    def restore(self, window: int, amount: int) -> None:
         if self.window == window:
-            self.count = max(0, self.count - amount)
+            self.count += amount
 
     def wait(self, now: float, amount: int, limit: int) -> float:
         if self.used(now) + amount <= limit:
@@ -161,6 +180,13 @@ class LeakyBucket:
         """Pour in `amount` (negative: take out, as a correction); the level never goes below empty."""
         self.level = max(0.0, self.level_at(now, rate) + amount)
         self.at = max(self.at, now)
+
+    def take(self, now: float, rate: float, amount: float) -> float:
+        """Take out up to `amount` (what a lease gives back); returns what was taken, never more than the level."""
+        level = self.level_at(now, rate)
+        taken = min(level, max(0.0, amount))
+        self.add(now, rate, -taken)
+        return taken
 
     def wait(self, now: float, rate: float, threshold: float) -> float:
         """Seconds until the level is at or below `threshold`."""

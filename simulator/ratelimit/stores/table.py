@@ -30,8 +30,9 @@ ROW_KEY = "limits"
 STATE = "State"
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9._-]{1,200}")
 # Writers that lose a compare-and-swap back off a few milliseconds, doubling and jittered so they do not
-# collide again.
+# collide again; capped, because the winners do not back off and a loser must not starve behind them.
 _BACKOFF_SECONDS = 0.002
+_BACKOFF_DOUBLINGS = 3
 
 
 def partition_key(key: str) -> str:
@@ -91,7 +92,7 @@ class TableStore(LimitStore):
             after = state.to_json()
             if after == before or await self._write(partition, after, entity):
                 return result
-            await asyncio.sleep(_BACKOFF_SECONDS * 2**attempt * self._random.random())
+            await asyncio.sleep(_BACKOFF_SECONDS * 2 ** min(attempt, _BACKOFF_DOUBLINGS) * self._random.random())
         raise StoreError(f"{self._max_attempts} writers in a row changed {key!r} first; giving up")
 
     async def _read(self, partition: str) -> Any:
