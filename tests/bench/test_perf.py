@@ -1,0 +1,135 @@
+"""The benchmark harness end to end in a tiny configuration (a second per run), and its pure parts.
+
+No timing assertions: on a shared machine the figures prove nothing; these tests prove the harness measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import report, stats, wrk
+from bench.streams import PacedStream, arrivals
+from tests.support.server import REPO
+
+needs_tools = pytest.mark.skipif(
+    shutil.which("wrk") is None or shutil.which("taskset") is None, reason="wrk and taskset are needed"
+)
+
+
+@needs_tools
+def test_tiny_run_measures_every_scenario_against_the_ceiling(tmp_path: Path) -> None:
+    output = tmp_path / "perf.json"
+    tiny = ["--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "2"]
+    streams = ["--streams", "4", "--stream-burst", "0", "--stream-tokens", "5", "--stream-ramp", "0.1"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", *tiny, *streams, "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    results = json.loads(output.read_text())
+    measured = {(m["scenario"], m["server"]) for m in results["throughput"]["measurements"]}
+    names = ("chat", "stream", "embeddings", "limited")
+    assert measured == {(name, server) for name in names for server in ("simulator", "ceiling")}
+    for m in results["throughput"]["measurements"]:
+        assert m["requests_per_s"] > 0 and m["errors"] == 0 and m["cpu_us_per_request"] > 0, m
+    summary = results["summary"]
+    assert set(summary["scenarios"]) == set(names)
+    assert summary["chat_vs_ceiling"] > 0 and summary["embeddings_vs_ceiling"] > 0
+    assert summary["launch_s"] > 0 and summary["resident_mib"] > 0
+    paced = results["paced_streams"]
+    assert "skipped" in paced or paced["runs"][0]["complete"] == 4
+    assert "Targets:" in completed.stdout and str(output) in completed.stdout
+
+
+def test_lua_script_sends_the_body_or_a_counter_in_it() -> None:
+    fixed = wrk.lua_script(wrk.Load("/x", '{"a": "]]"}', {"api-key": "k"}))
+    assert "wrk.headers[ [[api-key]] ] = [[k]]" in fixed
+    assert 'wrk.body = [=[{"a": "]]"}]=]' in fixed  # the long bracket outgrows what the body contains
+    varying = wrk.lua_script(wrk.Load("/x", '{"input": "text {n}"}', {}))
+    assert "wrk.body" not in varying
+    assert 'local prefix, suffix, counter = [[{"input": "text ]], [["}]], 0' in varying
+    assert "prefix .. counter .. suffix" in varying
+
+
+def test_wrk_summary_is_parsed_with_every_kind_of_error_counted() -> None:
+    line = (
+        'WRK-JSON {"requests":1000,"duration_us":2000000,"bytes":5,"connect":1,"read":2,"write":3,"status":4,'
+        '"timeout":5,"p50_us":1500,"p99_us":9000,"max_us":12000,"mean_us":1700.0}'
+    )
+    result = wrk.parse_output("Running 2s test\n" + line + "\n")
+    assert (result.rate, result.p50_ms, result.p99_ms, result.max_ms, result.errors) == (500, 1.5, 9, 12, 15)
+    with pytest.raises(ValueError, match="no wrk summary"):
+        wrk.parse_output("Running 2s test\n")
+
+
+def test_percentiles_and_spread() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert stats.percentile(values, 0.5) == 51 and stats.percentile(values, 0.99) == 100
+    assert stats.spread([90.0, 100.0, 110.0]) == pytest.approx(0.2)
+    assert stats.spread([100.0]) == 0.0
+
+
+class _Transport:
+    closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written = data
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def test_stream_client_counts_content_tokens_once_even_when_cut_between_reads() -> None:
+    finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    stream = PacedStream(b"POST / HTTP/1.1\r\n\r\n", finished)
+    transport = _Transport()
+    stream.connection_made(transport)  # type: ignore[arg-type]
+    role = b'data: {"choices":[{"delta":{"content":"","refusal":null,"role":"assistant"}}]}\n\n'
+    token = b'data: {"choices":[{"delta":{"content":"lorem"}}]}\n\n'
+    stream.data_received(b"HTTP/1.1 200 OK\r\n\r\n" + role)
+    cut = token.index(b'"delta"') + 5
+    stream.data_received(token + token + token[:cut])  # the third token's marker is cut ...
+    stream.data_received(token[cut:] + b"data: [DONE]\n\n")  # ... and completed here
+    assert stream.status_ok and list(stream.tokens) == [2, 1] and transport.closed
+
+
+async def test_a_burst_counts_when_its_last_token_arrives_and_the_last_burst_may_be_short() -> None:
+    stream = PacedStream(b"", asyncio.get_running_loop().create_future())
+    reads = [(1.0, 10), (1.2, 1), (1.2025, 9), (1.4, 10), (1.6, 5)]  # the second burst came in two reads
+    for at, count in reads:
+        stream.times.append(at)
+        stream.tokens.append(count)
+    times, tokens, partial = arrivals(stream, 10)
+    assert (times, tokens, partial) == ([1.0, 1.2025, 1.4, 1.6], [10, 10, 10, 5], 1)
+    times, tokens, partial = arrivals(stream, 0)  # token by token: each read is one arrival
+    assert (tokens, partial) == ([10, 1, 9, 10, 5], 0)
+
+
+def test_summary_compares_each_scenario_with_its_ceiling_round_by_round() -> None:
+    def m(scenario: str, server: str, round_: int, rate: float) -> dict[str, object]:
+        return {
+            "scenario": scenario, "server": server, "round": round_, "requests_per_s": rate, "p50_ms": 1.0,
+            "p99_ms": 2.0, "cpu_us_per_request": 100.0, "errors": 0, "foreign_cpu_share": 0.1,
+        }  # fmt: skip
+
+    measurements = [m("chat", "ceiling", 0, 1000), m("chat", "simulator", 0, 500)]
+    measurements += [m("chat", "ceiling", 1, 800), m("chat", "simulator", 1, 320)]
+    measurements += [m("limited", "ceiling", 0, 1000), m("limited", "simulator", 0, 360)]
+    samples = {"limited": {"rate_limit_headers": True}}
+    throughput = {"measurements": measurements, "samples": samples, "launch_to_first_chat_s": 0.5}
+    throughput["resident_mib_after"] = 50.0
+    figures = report.summarise({"throughput": throughput})
+    assert figures["chat_vs_ceiling"] == pytest.approx(0.45)  # median of 0.5 and 0.4
+    assert figures["scenarios"]["chat"]["simulator_spread"] == pytest.approx(180 / 410)
+    assert figures["limited_vs_chat"] == pytest.approx(360 / 410) and figures["limiter_active"]
