@@ -33,9 +33,9 @@ class StreamFrame:
     model: str
 
 
-# One chunk's `choices[0]` (a dict, or its JSON already encoded) and the completion tokens it carries (latency
-# paces chunks by them). A tuple, not a dataclass: a stream makes one per token.
-ChoiceChunk = tuple[dict[str, Any] | bytes, int]
+# One chunk's `choices[0]` and the completion tokens it carries (latency paces chunks by them): a dict, or a
+# content chunk as (JSON before the text, the text, JSON after it). Tuples, not dataclasses: one per token.
+ChoiceChunk = tuple[dict[str, Any] | tuple[bytes, str, bytes], int]
 # Stands for the text while a content chunk is encoded once; each token then fills in its own JSON string.
 _SLOT = "\x00"
 _SLOT_JSON = dumps(_SLOT)
@@ -80,10 +80,10 @@ def text_chunks(
     # Encode the content chunk once and splice each piece in: the same bytes as encoding each chunk whole.
     before, _, after = dumps(shape.content(index, _SLOT, filter_results)).partition(_SLOT_JSON)
     if weights is None:
-        chunks += [(before + dumps(piece) + after, 1) for piece in pieces]
+        chunks += [((before, piece, after), 1) for piece in pieces]
     else:
         weighted = zip(pieces, weights, strict=True)
-        chunks += [(before + dumps(piece) + after, weight) for piece, weight in weighted]
+        chunks += [((before, piece, after), weight) for piece, weight in weighted]
     chunks.append((shape.closing(index, finish_reason), 0))
     return chunks
 
@@ -97,12 +97,18 @@ def stream_events(frame: StreamFrame, chunks: Iterable[ChoiceChunk], usage: dict
     prompt_filter = {"choices": [], "created": 0, "id": "", "model": "", "object": ""}
     prompt_filter["prompt_filter_results"] = envelope.prompt_filter_results()
     events = [StreamEvent(sse.event(prompt_filter))]
-    # `{"choices": [choice], **head}` encoded by hand, so a pre-encoded choice is not decoded again.
+    # `{"choices": [choice], **head}` encoded by hand: a content chunk keeps its text apart until it is sent.
     opening, closing = b'data: {"choices":[', b"]," + dumps(head)[1:] + b"\n\n"
-    events += [
-        StreamEvent(opening + (choice if isinstance(choice, bytes) else dumps(choice)) + closing, tokens)
-        for choice, tokens in chunks
-    ]
+    spliced: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+    for choice, weight in chunks:
+        if isinstance(choice, tuple):
+            before, piece, after = choice
+            ends = spliced.get((before, after))
+            if ends is None:
+                ends = spliced[(before, after)] = (opening + before, after + closing)
+            events.append(StreamEvent.spliced(ends[0], piece, ends[1], weight))
+        else:
+            events.append(StreamEvent(opening + dumps(choice) + closing, weight))
     if usage is not None:
         events.append(StreamEvent(sse.event({"choices": [], **head, "usage": usage})))
     events.append(StreamEvent(sse.DONE))
