@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator import faults as fault_kinds
 from simulator.context import OpenAIRequest
@@ -33,12 +33,16 @@ from simulator.latency import LatencyConfig, LatencyModel, Pacer
 from simulator.latency.config import LegacyLatency, MeanStd
 from simulator.models import Operation
 from simulator.ratelimit import FailureMode, RateLimitConfig, RateLimiter
-from simulator.recording import Recorder, RecordingConfig, Replayer, UnmatchedPolicy, open_persister
+from simulator.recording import RecordingConfig, UnmatchedPolicy, open_persister
 from simulator.recording.config import parse_deployment_map, parse_names
 from simulator.replies import JsonReply, Reply, StreamReply
-from simulator.runtime_config import ConfigStore, MemoryConfigStore, RuntimeConfig, TableConfigStore
+from simulator.runtime_config import ConfigStore, MemoryConfigStore, RuntimeConfig
 from simulator.settings import Mode, Settings, SettingsError, parse_token_range
 from simulator.tokens import use_bundled_cache
+
+if TYPE_CHECKING:  # imported when a mode needs them: aiohttp and YAML cost memory where they are not used
+    from simulator.recording.recorder import Recorder
+    from simulator.recording.replayer import Replayer
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +80,8 @@ class Simulator:
         use_bundled_cache()
         initial = initial_config(settings)
         if settings.storage_configured:
+            from simulator.runtime_config.table import TableConfigStore
+
             store: ConfigStore = TableConfigStore.connect(
                 initial,
                 table_name=settings.runtime_config_table,
@@ -195,11 +201,15 @@ class Simulator:
 
     def recorder(self) -> Recorder:
         if self._recorder is None:
+            from simulator.recording.recorder import Recorder
+
             self._recorder = Recorder(self.recording, self.persister())
         return self._recorder
 
     def replayer(self) -> Replayer:
         if self._replayer is None:
+            from simulator.recording.replayer import Replayer
+
             self._replayer = Replayer(self.recording, self.persister())
         return self._replayer
 

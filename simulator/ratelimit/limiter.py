@@ -19,6 +19,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from simulator.context import OpenAIRequest
 from simulator.errors import OpenAIError
@@ -33,6 +34,7 @@ from simulator.replies import Usage
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
+T = TypeVar("T")
 
 # A lease grows with the instance's demand up to this many times `lease_fraction` of the limit.
 MAX_LEASE_FACTOR = 2
@@ -137,6 +139,8 @@ class RateLimiter:
             return Admission()
         now = self._clock()
         cost = _cost(request, limits)
+        if not self._ahead and isinstance(limits, StandardLimits):
+            return await self._admit_exactly(request, limits, int(cost), now)
         ledger = self._ledgers.get(request.deployment.name)
         if ledger is None:
             ledger = self._ledgers[request.deployment.name] = _Ledger(request.deployment.name, limits)
@@ -157,6 +161,28 @@ class RateLimiter:
             if isinstance(outcome, Refusal):
                 raise self._refuse(request, outcome, limits)
             return self._spend(ledger, outcome, cost, limits, self._clock())
+
+    async def _admit_exactly(self, request: OpenAIRequest, limits: StandardLimits, cost: int, now: float) -> Admission:
+        """Without leases (the memory store's default) a Standard request is charged in the store as it comes:
+        no lease to keep, nothing to renew."""
+        outcome = await self._transact(
+            request.deployment.name, lambda state: leases.charge_standard(state, now, limits, cost)
+        )
+        if outcome is None:
+            self._store_failed()
+            return Admission()
+        if isinstance(outcome, Refusal):
+            raise self._refuse(request, outcome, limits)
+        return Admission(policy.standard_headers(limits, *outcome))
+
+    async def _transact(self, key: str, change: Callable[[MeterState], T]) -> T | None:
+        """The change, within the failure policy's time bound unless the store is local; None: it failed."""
+        try:
+            if self._store.local:
+                return await self._store.transact(key, change)
+            return await self._guard.call(lambda: self._store.transact(key, change))
+        except StoreUnavailableError:
+            return None
 
     def _admit_locally(
         self, request: OpenAIRequest, limits: policy.Limits, ledger: _Ledger, cost: float, now: float
@@ -227,9 +253,8 @@ class RateLimiter:
             assert current is None or isinstance(current, ProvisionedLease)
             return leases.renew_provisioned(state, now, limits, cost, current, correction, fraction, seconds)
 
-        try:
-            outcome = await self._guard.call(lambda: self._store.transact(ledger.name, change))
-        except StoreUnavailableError:
+        outcome = await self._transact(ledger.name, change)
+        if outcome is None:
             # The write may have landed unseen: spend the old lease to its end, but never give it back again.
             if current is not None:
                 current.returnable = False

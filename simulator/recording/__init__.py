@@ -7,10 +7,27 @@ The pieces follow vcrpy's split: `cassette` (interactions in memory, indexed), `
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from simulator.recording.config import RecordingConfig, UnmatchedPolicy
 from simulator.recording.persisters import Persister
-from simulator.recording.recorder import Recorder
-from simulator.recording.replayer import Replayer
+
+if TYPE_CHECKING:
+    from simulator.recording.recorder import Recorder
+    from simulator.recording.replayer import Replayer
+
+
+def __getattr__(name: str) -> object:
+    """The recorder (aiohttp) and replayer (YAML) are imported when a mode first needs them."""
+    if name == "Recorder":
+        from simulator.recording.recorder import Recorder
+
+        return Recorder
+    if name == "Replayer":
+        from simulator.recording.replayer import Replayer
+
+        return Replayer
+    raise AttributeError(name)
 
 
 def open_persister(config: RecordingConfig) -> Persister:

@@ -24,6 +24,10 @@ class LimitStore(abc.ABC):
     and must not keep that state after it returns, nor raise (the memory store changes the state in place).
     """
 
+    # A local store (this process's memory) cannot fail or be slow: the limiter calls it without the failure
+    # policy's time bound, which would cost a task and a turn of the event loop per request.
+    local: bool = False
+
     @abc.abstractmethod
     async def transact(self, key: str, change: Callable[[MeterState], T]) -> T: ...
 

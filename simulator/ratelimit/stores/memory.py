@@ -14,6 +14,8 @@ T = TypeVar("T")
 class MemoryStore(LimitStore):
     """Atomic because `change` is synchronous: nothing else runs on the event loop while it does."""
 
+    local = True
+
     def __init__(self) -> None:
         self._states: dict[str, MeterState] = {}
 
