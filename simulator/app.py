@@ -222,10 +222,9 @@ class Simulator:
 def tune_garbage_collector() -> None:
     """Keep full collections rare. Thousands of held streams are millions of small objects; the default
     thresholds walk them all every few hundred milliseconds, and each walk stalls every stream for tens of
-    milliseconds (bench/latency_accuracy.py). What exists at start-up (modules, the tokenizers' tables) is
-    frozen out of collection altogether. The simulator makes few reference cycles, so memory stays flat."""
-    gc.collect()
-    gc.freeze()
+    milliseconds (bench/latency_accuracy.py). The simulator makes few reference cycles, so memory stays flat.
+    (`gc.freeze()` at start was tried too: it delayed every replayed answer by ~15 ms once modules were
+    imported lazily after it, so it is not used.)"""
     gc.set_threshold(50_000, 50, 1_000)
 
 
