@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from typing import Any
+from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -51,7 +52,7 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
 
 
 def _api_version(request: Request, surface: Surface) -> str | None:
-    version = request.query_params.get("api-version")
+    version = query_value(request.scope["query_string"], b"api-version")
     if surface is Surface.V1:
         if version is not None and version not in V1_API_VERSIONS and not API_VERSION.match(version):
             raise errors.unsupported_api_version()
@@ -61,6 +62,15 @@ def _api_version(request: Request, surface: Surface) -> str | None:
     if not API_VERSION.match(version):
         raise errors.unsupported_api_version()
     return version
+
+
+def query_value(query: bytes, name: bytes) -> str | None:
+    """One query parameter, without parsing the whole query string into a multi-dict on every request."""
+    for pair in query.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if key == name:
+            return unquote_plus(value.decode("latin-1"))
+    return None
 
 
 def _json_object(raw_body: bytes) -> dict[str, Any]:

@@ -305,8 +305,8 @@ class RateLimiter:
                 logger.exception("rate-limit lease renewal for %s failed", ledger.name)
 
     def _renew_at(self, ledger: _Ledger, at: float) -> None:
-        """At `at` (when a refusal says there is room again, or a request window ends), renew if requests have
-        come since the latest renewal: a deployment nobody uses is left alone."""
+        """At `at` (when a refusal says there is room again, or a request window ends), renew if a request came
+        within the last lease period: a deployment nobody uses is left alone."""
         if not self._ahead or not math.isfinite(at):
             return
         if ledger.timer is not None:
@@ -315,7 +315,7 @@ class RateLimiter:
 
         def due() -> None:
             ledger.timer = None
-            if ledger.version == version and ledger.demand_at > ledger.renewed_at:
+            if ledger.version == version and ledger.demand_at >= self._clock() - self.config.lease_seconds:
                 self._renew_soon(ledger)
 
         ledger.timer = asyncio.get_running_loop().call_later(max(0.0, at - self._clock()), due)

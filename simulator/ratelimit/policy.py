@@ -76,6 +76,8 @@ def answer_allowance(request: OpenAIRequest) -> int:
     cap = cap or _positive_int(body.get("max_output_tokens"))
     if cap is None:
         return request.model.default_token_cost
+    if "n" not in body and "best_of" not in body:
+        return cap
     choices = max(_positive_int(body.get("n")) or 1, _positive_int(body.get("best_of")) or 1)
     return cap * choices
 
@@ -109,23 +111,24 @@ def provisioned_actual(usage: Usage, limits: ProvisionedLimits) -> float:
     return usage.prompt_tokens + limits.output_token_weight * usage.completion_tokens
 
 
+# Both run on every limited request, so they test exact types (JSON gives no subclasses; a bool is not an int
+# here) rather than isinstance chains.
+
+
 def _positive_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        return None
-    return value
+    return value if type(value) is int and value > 0 else None
 
 
 def _characters(value: Any) -> int:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return len(value)
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
+    if kind is list:
+        return sum(map(_characters, value))
+    if kind is dict:
+        return sum(_characters(item) for key, item in value.items() if key != "role" and key != "type")
+    if kind is int:
         return CHARACTERS_PER_TOKEN  # a token id
-    if isinstance(value, list):
-        return sum(_characters(item) for item in value)
-    if isinstance(value, dict):
-        return sum(_characters(item) for key, item in value.items() if key not in ("role", "type"))
     return 0
 
 
