@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import string
 from typing import Any
@@ -28,6 +29,7 @@ def random_id(prefix: str, rng: random.Random, length: int = 29) -> str:
     return prefix + rng.randbytes(length).translate(_ID_CHARACTERS).decode()
 
 
+@functools.lru_cache(maxsize=256)
 def system_fingerprint(model: str) -> str:
     """Stable per model, as real deployments report one fingerprint for long stretches."""
     return "fp_" + format(abs(hash_text(model)) % (16**10), "010x")
