@@ -1,4 +1,4 @@
-"""One JSON codec for the whole service: orjson, which also writes numpy vectors without copying to lists."""
+"""One JSON codec for the whole service: orjson (fast, and it splices pre-encoded `orjson.Fragment`s)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from typing import Any
 
 import orjson
 
-_OPTIONS = orjson.OPT_SERIALIZE_NUMPY
-
 
 def dumps(value: Any) -> bytes:
-    return orjson.dumps(value, option=_OPTIONS)
+    return orjson.dumps(value)
 
 
 loads = orjson.loads

@@ -40,7 +40,7 @@ def test_vectors_are_stable_across_processes(azure: AzureOpenAI) -> None:
     served = azure.embeddings.create(model="embed-ada", input="cross process").data[0].embedding
     script = (
         "import json; from simulator.generators.vectors import unit_vector;"
-        "print(json.dumps(unit_vector('cross process', 1536, 1536).tolist()))"
+        "print(json.dumps(unit_vector('cross process', 1536, 1536)))"
     )
     env = {**os.environ, "PYTHONHASHSEED": "123"}
     out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, check=True)
