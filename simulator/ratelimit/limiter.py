@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from simulator.context import OpenAIRequest
+from simulator.deployments import Deployment
 from simulator.errors import OpenAIError
 from simulator.ratelimit import leases, policy
 from simulator.ratelimit.config import FailureMode, RateLimitConfig
@@ -103,6 +104,7 @@ class RateLimiter:
         self._trust_seconds = self.config.lease_seconds if self._ahead else 0.0
         self._guard = StoreGuard(self.config.failure_mode, self.config.store_timeout, self.config.retry_interval, clock)
         self._ledgers: dict[str, _Ledger] = {}
+        self._limits_by_name: dict[str, tuple[Deployment, policy.Limits | None]] = {}
 
     @classmethod
     def from_config(cls, config: RateLimitConfig, *, clock: Clock = time.time) -> RateLimiter:
@@ -134,7 +136,7 @@ class RateLimiter:
 
     async def admit(self, request: OpenAIRequest) -> Admission:
         """Charge the request or raise `OpenAIError`: 429 over a limit, 503 when the store fails closed."""
-        limits = policy.limits_for(request.deployment)
+        limits = self._limits(request.deployment)
         if limits is None:
             return Admission()
         now = self._clock()
@@ -161,6 +163,16 @@ class RateLimiter:
             if isinstance(outcome, Refusal):
                 raise self._refuse(request, outcome, limits)
             return self._spend(ledger, outcome, cost, limits, self._clock())
+
+    def _limits(self, deployment: Deployment) -> policy.Limits | None:
+        """The deployment's limits, computed once per deployment object (a reconfigured deployment is a new
+        object, so it gets its new limits at once)."""
+        cached = self._limits_by_name.get(deployment.name)
+        if cached is not None and cached[0] is deployment:
+            return cached[1]
+        limits = policy.limits_for(deployment)
+        self._limits_by_name[deployment.name] = (deployment, limits)
+        return limits
 
     async def _admit_exactly(self, request: OpenAIRequest, limits: StandardLimits, cost: int, now: float) -> Admission:
         """Without leases (the memory store's default) a Standard request is charged in the store as it comes:

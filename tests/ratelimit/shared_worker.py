@@ -72,6 +72,7 @@ async def hammer(
         # would starve Azurite on a small machine.
         await asyncio.sleep(max(0.0, start + sent / rate - time.time()) if rate else pause)
     await limiter.aclose()
+    renewals = limiter.renewals
     latencies.sort()
     return {
         "admitted_tokens": admitted * cost,
@@ -82,6 +83,8 @@ async def hammer(
         "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
         "max_ms": latencies[-1] * 1000,
         "failed_open": limiter.stats.failed_open,
+        "waited": renewals.waited,
+        "ahead": renewals.ahead,
         "per_second": dict(per_second),
     }
 

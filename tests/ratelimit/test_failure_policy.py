@@ -16,7 +16,8 @@ from tests.ratelimit.factory import chat, standard
 from tests.support.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
 from tests.support.ports import free_port
 
-# Each request costs more than a lease (1 % of 1,000), so each one goes to the store.
+# Each request costs more than a lease (1 % of 1,000) and a request lease is one request, so each lease serves
+# one request; the limiter renews it in the background after each one.
 DEPLOYMENT = standard("outage", tpm=1_000, rpm=600)
 
 
@@ -44,6 +45,7 @@ def limiter_for(connection_string: str, mode: FailureMode, clock: OffsetClock) -
         failure_mode=mode,
         store_timeout=0.5,
         retry_interval=30.0,
+        lease_seconds=20.0,  # leases outlive the Azurite restart, however slow it is
     )
     return RateLimiter.from_config(config, clock=clock)
 
@@ -51,6 +53,7 @@ def limiter_for(connection_string: str, mode: FailureMode, clock: OffsetClock) -
 @pytest.fixture
 async def limiters(own_azurite: Azurite) -> AsyncIterator[tuple[RateLimiter, RateLimiter, OffsetClock]]:
     clock = OffsetClock()
+    clock.offset = 10.5 - time.time() % 10  # starts half a second into a 10-s request window: no boundary soon
     opened = (
         limiter_for(own_azurite.connection_string, FailureMode.OPEN, clock),
         limiter_for(own_azurite.connection_string, FailureMode.CLOSED, clock),
@@ -78,15 +81,23 @@ async def test_outage_fails_open_or_closed_quickly_and_recovers(
     for limiter in (fail_open, fail_closed):
         headers, _ = await timed_admit(limiter)
         assert isinstance(headers, dict) and "x-ratelimit-remaining-tokens" in headers
+        await limiter.renewals_done()
 
     own_azurite.stop()
     caplog.set_level(logging.WARNING, logger="simulator.ratelimit.failure")
+    for limiter in (fail_open, fail_closed):
+        # The lease renewed ahead of need serves one more request; renewing it again finds the store down.
+        headers, _ = await timed_admit(limiter)
+        assert isinstance(headers, dict) and "x-ratelimit-remaining-tokens" in headers
+        started = time.monotonic()
+        await limiter.renewals_done()
+        assert time.monotonic() - started < 1.0
     served, first_wait = await timed_admit(fail_open)
     assert served == {}  # served, unlimited and without rate-limit headers
     refused, _ = await timed_admit(fail_closed)
     assert isinstance(refused, OpenAIError)
     assert (refused.status, refused.code, refused.headers["retry-after"]) == (503, "ServiceUnavailable", "30")
-    assert first_wait < 1.0
+    assert first_wait < 0.05
     # While the store is down nobody waits for it, and the outage is logged once per limiter.
     for _ in range(5):
         served, wait = await timed_admit(fail_open)
@@ -97,9 +108,11 @@ async def test_outage_fails_open_or_closed_quickly_and_recovers(
 
     own_azurite.start()  # same ports, empty storage: the table must come back by itself
     clock.offset += 31
-    for limiter, remaining in ((fail_open, "900"), (fail_closed, "800")):  # both share the deployment
+    # Both share the deployment; each also holds a lease renewed ahead of need, which counts as used.
+    for limiter, remaining in ((fail_open, "900"), (fail_closed, "700")):
         headers, _ = await timed_admit(limiter)
         assert isinstance(headers, dict) and headers["x-ratelimit-remaining-tokens"] == remaining
+        await limiter.renewals_done()
     assert "limits are shared again" in caplog.text
 
 

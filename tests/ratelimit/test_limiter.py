@@ -1,4 +1,5 @@
-"""The limiter over the memory store, with an injected clock: AOAI's behaviour, request by request."""
+"""The limiter over the memory store, with an injected clock: AOAI's behaviour, request by request, and the
+leases it renews ahead of need (with a store made slow or failing on purpose)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import asyncio
 import pytest
 
 from simulator.errors import OpenAIError
-from simulator.ratelimit import RateLimitConfig, RateLimiter
-from simulator.ratelimit.stores import MemoryStore
+from simulator.ratelimit import RateLimitConfig, RateLimiter, leases, policy
+from simulator.ratelimit.state import MeterState
+from simulator.ratelimit.stores import MemoryStore, StoreError
 from simulator.replies import Usage
 from tests.ratelimit.factory import FakeClock, chat, provisioned, standard
 
@@ -144,3 +146,91 @@ async def test_leased_limiting_in_one_process_still_respects_the_budget(clock: F
             pass
         clock.advance(0.01)
     assert admitted == 10_000 // 30
+
+
+class SlowStore(MemoryStore):
+    """Applies a change at once but answers only when the test opens the gate: a store round trip in flight."""
+
+    local = False  # remote, as far as the limiter knows: guarded by the failure policy
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.transactions = 0
+
+    async def transact(self, key, change):  # type: ignore[no-untyped-def]
+        self.transactions += 1
+        result = await super().transact(key, change)
+        await self.gate.wait()
+        return result
+
+
+async def used_tokens(store: MemoryStore, clock: FakeClock) -> int:
+    return await store.transact("chat", lambda state: state.tokens.used(clock.now))
+
+
+async def test_a_half_spent_lease_is_renewed_while_requests_go_on(clock: FakeClock) -> None:
+    store = SlowStore()
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.05), clock=clock)
+    deployment = standard(tpm=10_000, rpm=60_000)  # leases of 500 tokens and 500 requests
+    await limiter.admit(chat(deployment, max_tokens=100))
+    assert limiter.renewals.waited == 1
+    store.gate.clear()  # from now on the store is slow to answer
+    for _ in range(4):  # the third request leaves the lease less than half full: a renewal starts
+        clock.advance(0.01)
+        await limiter.admit(chat(deployment, max_tokens=100))
+        await asyncio.sleep(0)
+    assert limiter.renewals.waited == 1 and limiter.renewals.ahead == 1  # nobody waited for the renewal
+    store.gate.set()
+    await limiter.renewals_done()
+    # What the old lease served while the renewal was in flight came out of the new one: the shared state
+    # holds exactly what was served plus what this instance has leased and not spent.
+    lease = limiter._ledgers["chat"].lease
+    assert lease is not None
+    assert await used_tokens(store, clock) == 5 * 100 + lease.tokens
+    served = await limiter.admit(chat(deployment, max_tokens=100))
+    assert served.headers["x-ratelimit-remaining-tokens"] == str(10_000 - 6 * 100)  # its own lease is remaining
+
+
+async def test_a_failed_renewal_leaves_the_lease_to_spend_but_never_to_give_back(clock: FakeClock) -> None:
+    store = SlowStore()
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.05), clock=clock)
+    deployment = standard(tpm=10_000, rpm=60_000)
+    for _ in range(3):
+        await limiter.admit(chat(deployment, max_tokens=100))
+    original = store.transact
+
+    async def failing(key, change):  # type: ignore[no-untyped-def]
+        raise StoreError("down")
+
+    store.transact = failing  # type: ignore[method-assign]
+    await limiter.renewals_done()
+    lease = limiter._ledgers["chat"].lease
+    assert lease is not None and lease.tokens == 200 and not lease.returnable
+    for _ in range(2):
+        await limiter.admit(chat(deployment, max_tokens=100))  # still served from what was leased
+    store.transact = original  # type: ignore[method-assign]
+    clock.advance(limiter.config.retry_interval)
+    await limiter.admit(chat(deployment, max_tokens=100))
+    await limiter.renewals_done()
+    # The first lease's 500 stay charged (nothing given back twice); the new lease took over from there.
+    lease = limiter._ledgers["chat"].lease
+    assert await used_tokens(store, clock) == 500 + 100 + lease.tokens
+
+
+def test_a_refused_renewal_keeps_the_old_lease_charged(clock: FakeClock) -> None:
+    deployment = standard(tpm=1_000, rpm=60_000)
+    limits = policy.limits_for(deployment)
+    state = MeterState()
+    lease = leases.renew_standard(state, clock.now, limits, 300, None, 0.0, 1.0)
+    assert isinstance(lease, leases.StandardLease)
+    state.tokens.add(clock.now, 600)  # another instance takes the rest but 100
+    lease.spend(200)  # 100 left in the lease
+    before = state.to_json()
+    refusal = leases.renew_standard(state, clock.now, limits, 300, lease, 0.0, 1.0)
+    assert isinstance(refusal, leases.Refusal)
+    assert state.to_json() == before  # the lease's 100 remain charged and spendable
+    assert refusal.remaining_tokens == 200  # counted as available to this instance: free 100 + its own 100
+    granted = leases.renew_standard(state, clock.now, limits, 200, lease, 0.0, 1.0)
+    assert isinstance(granted, leases.StandardLease) and granted.tokens == 200 and granted.took_tokens == 100

@@ -73,7 +73,9 @@ def test_success_headers_name_the_window_limits() -> None:
 
 
 @pytest.mark.parametrize(
-    ("wait", "seconds", "milliseconds"), [(0.0004, "1", "1"), (1.2341, "2", "1235"), (15, "15", "15000")]
+    ("wait", "seconds", "milliseconds"),
+    # 0.07 s is 70.00000000000001 ms in floating point: still 70. A fault may announce no wait at all.
+    [(0.0004, "1", "1"), (1.2341, "2", "1235"), (15, "15", "15000"), (0.07, "1", "70"), (0, "0", "0")],
 )
 def test_retry_headers_round_up(wait: float, seconds: str, milliseconds: str) -> None:
     assert policy.retry_headers(wait) == {"retry-after": seconds, "retry-after-ms": milliseconds}
