@@ -65,7 +65,9 @@ class Simulator:
         self.api_key = api_key
         self.recording = recording
         self.random = RandomSource(settings.seed)
-        self.faults = FaultInjector(settings.seed, header="x-simulator-fault" if settings.fault_header else None)
+        self.faults = FaultInjector(
+            settings.seed, header="x-simulator-fault" if settings.fault_header else None, region=settings.region
+        )
         self.pacer = Pacer()
         self._latency_random = random.Random(settings.seed)
         self._recorder: Recorder | None = None

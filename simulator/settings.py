@@ -166,7 +166,8 @@ class Settings:
     )
     rate_limit_lease_fraction: float | None = setting(
         "RATE_LIMIT_LEASE_FRACTION",
-        "Share of a limit an instance leases at once (0–0.5; up to twice that in a burst); unset: 0 in memory, 0.01 on Table.",
+        "Share of a limit an instance leases at once (0–0.5; up to twice that in a burst); unset: 0 in memory, "
+        "0.01 on Table Storage.",
     )
     rate_limit_lease_seconds: float = setting(
         "RATE_LIMIT_LEASE_SECONDS", "How long a lease, or a refusal read from the store, is used locally.", 1.0

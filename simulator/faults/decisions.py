@@ -72,7 +72,7 @@ def filter_results(category: str, severity: str) -> dict[str, Any]:
     }
 
 
-def decide(rule: FaultRule, request: OpenAIRequest) -> Decision:
+def decide(rule: FaultRule, request: OpenAIRequest, region: str = policy.DEFAULT_REGION) -> Decision:
     kind = rule.kind
     if kind is FaultKind.RESET:
         return Reset(rule.delay)
@@ -80,13 +80,13 @@ def decide(rule: FaultRule, request: OpenAIRequest) -> Decision:
         return CutStream(rule.after, rule.delay)
     if kind is FaultKind.COMPLETION_FILTER:
         return FilterCompletion(rule.category, rule.severity, rule.delay)
-    return Refuse(_error(rule, request), rule.delay)
+    return Refuse(_error(rule, request, region), rule.delay)
 
 
-def _error(rule: FaultRule, request: OpenAIRequest) -> OpenAIError:
+def _error(rule: FaultRule, request: OpenAIRequest, region: str) -> OpenAIError:
     kind = rule.kind
     if kind is FaultKind.RATE_LIMIT:
-        return rate_limited(request, 1.0 if rule.retry_after is None else rule.retry_after)
+        return rate_limited(request, 1.0 if rule.retry_after is None else rule.retry_after, region)
     if kind is FaultKind.UNAVAILABLE:
         headers = {} if rule.retry_after is None else _retry_headers(rule.retry_after)
         return OpenAIError(503, "ServiceUnavailable", UNAVAILABLE, headers=headers)
@@ -99,9 +99,9 @@ def _error(rule: FaultRule, request: OpenAIRequest) -> OpenAIError:
     return internal_error()
 
 
-def rate_limited(request: OpenAIRequest, retry_after: float) -> OpenAIError:
+def rate_limited(request: OpenAIRequest, retry_after: float, region: str = policy.DEFAULT_REGION) -> OpenAIError:
     """The rate limiter's own 429 (one wording), as if the token limit had been reached."""
-    return policy.rate_limited(request, policy.Exceeded.TOKENS, retry_after)
+    return policy.rate_limited(request, policy.Exceeded.TOKENS, retry_after, region)
 
 
 def _retry_headers(seconds: float) -> dict[str, str]:

@@ -20,6 +20,7 @@ from simulator.context import OpenAIRequest
 from simulator.errors import OpenAIError
 from simulator.faults.decisions import Decision, decide
 from simulator.faults.spec import FaultRule, parse_fault
+from simulator.ratelimit.policy import DEFAULT_REGION
 from simulator.settings import SettingsError
 
 HEADER = "x-simulator-fault"
@@ -73,9 +74,17 @@ class _Trigger:
 class FaultInjector:
     """Long-lived (it holds the counters); pass the current `FaultConfig` to each `choose`."""
 
-    def __init__(self, seed: int = 0, *, header: str | None = HEADER, max_counters: int = 10_000) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        header: str | None = HEADER,
+        max_counters: int = 10_000,
+        region: str = DEFAULT_REGION,
+    ) -> None:
         self.seed = seed
         self.header = header
+        self.region = region  # named in injected 429s, as in the limiter's
         self._triggers: OrderedDict[tuple[str, str], _Trigger] = OrderedDict()
         self._max = max_counters
         self._parsed: dict[str, FaultRule] = {}
@@ -88,10 +97,10 @@ class FaultInjector:
         if header:
             rule = self._header_rule(header)
             if self._trigger(deployment, rule).fires(rule):
-                return decide(rule, request)
+                return decide(rule, request, self.region)
         for rule in config.for_deployment(deployment):
             if self._trigger(deployment, rule).fires(rule):
-                return decide(rule, request)
+                return decide(rule, request, self.region)
         return None
 
     def _header_rule(self, text: str) -> FaultRule:
