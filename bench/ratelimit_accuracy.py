@@ -16,14 +16,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from simulator.ratelimit import RateLimitConfig
-from tests.ratelimit.shared_worker import hammer
+from tests.ratelimit.shared_worker import hammer, results, start_workers
 from tests.support.azurite import Azurite
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,23 +71,12 @@ def request_rate(args: argparse.Namespace) -> float:
 def run_table(args: argparse.Namespace) -> list[dict[str, Any]]:
     azurite = Azurite().start()
     try:
-        command = [
-            sys.executable, "-m", "tests.ratelimit.shared_worker", azurite.connection_string, "benchlimits",
+        options = [
             "--tpm", str(args.tpm), "--rpm", str(args.rpm), "--cost", str(args.cost), "--seconds", str(args.seconds),
             "--rate", str(request_rate(args) / args.processes),
         ]  # fmt: skip
-        workers = [
-            subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            for _ in range(args.processes)
-        ]
-        for worker in workers:
-            assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-        for worker in workers:
-            assert worker.stdin is not None
-            worker.stdin.write("go\n")
-            worker.stdin.flush()
-        outputs = [worker.communicate(timeout=args.seconds + 60)[0] for worker in workers]
-        return [json.loads(output.strip().splitlines()[-1]) for output in outputs]
+        workers = start_workers(azurite.connection_string, "benchlimits", args.processes, *options)
+        return results(workers, timeout=args.seconds + 60)
     finally:
         azurite.stop()
 

@@ -12,6 +12,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tests.support.processes import terminate
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -88,15 +90,9 @@ class PinnedServer:
         """Stop the server; what it wrote to stderr."""
         if self.process is None:
             return ""
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            _, errors = self.process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            _, errors = self.process.communicate()
+        errors = terminate(self.process)
         self.process = None
-        return (errors or b"").decode(errors="replace")[-2000:]
+        return bytes(errors or b"").decode(errors="replace")[-2000:]
 
     def __enter__(self) -> PinnedServer:
         return self.start()

@@ -11,9 +11,11 @@ import argparse
 import asyncio
 import collections
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from simulator.errors import OpenAIError
@@ -21,6 +23,8 @@ from simulator.ratelimit import RateLimitConfig, RateLimiter
 from simulator.ratelimit.state import MeterState
 from simulator.ratelimit.stores import LimitStore, open_store
 from tests.ratelimit.factory import chat, standard
+
+REPO = Path(__file__).resolve().parents[2]
 
 T = TypeVar("T")
 
@@ -94,6 +98,29 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)
     return await hammer(config, args.tpm, args.rpm, args.cost, args.seconds, args.pause, args.rate)
+
+
+def start_workers(connection_string: str, table: str, count: int, *options: str) -> list[subprocess.Popen[str]]:
+    """`count` processes running this module against one table, started together once all are ready."""
+    command = [sys.executable, "-m", "tests.ratelimit.shared_worker", connection_string, table, *options]
+    workers = [
+        subprocess.Popen(command, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    for worker in workers:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    return workers
+
+
+def results(workers: list[subprocess.Popen[str]], timeout: float = 60) -> list[dict[str, Any]]:
+    """Each worker's final JSON line, once all have finished."""
+    outputs = [worker.communicate(timeout=timeout)[0] for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    return [json.loads(output.strip().splitlines()[-1]) for output in outputs]
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_for_port
+from tests.support.processes import terminate
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "devstoreaccount1"
@@ -62,12 +63,7 @@ class Azurite:
 
     def stop(self) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            terminate(self._process)
             self._process = None
 
     @property

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_for_port
+from tests.support.processes import terminate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,13 +50,7 @@ class SimulatorProcess:
         """Stop the server and return what it printed."""
         if self.process is None:
             return ""
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process)
         if self._reader is not None:
             self._reader.join(timeout=10)
         self.process = None
