@@ -46,15 +46,22 @@ class JSONBytesResponse(Response):
         raw = [(b"content-length", str(len(body)).encode())]
         if "content-type" not in headers:  # a replayed answer keeps the content type it was recorded with
             raw.append((b"content-type", _JSON_BYTES))
-        raw += [
-            (name.encode("latin-1"), value.encode("latin-1"))
-            for name, value in headers.items()
-            if name != "content-length"
-        ]
+        names = _HEADER_NAMES
+        for name, value in headers.items():
+            encoded = names.get(name)
+            if encoded is None:
+                if name == "content-length":
+                    continue
+                encoded = name.encode("latin-1")
+                if len(names) < 256:
+                    names[name] = encoded
+            raw.append((encoded, value.encode("latin-1")))
         self.raw_headers = raw
 
 
 _JSON_BYTES = JSON.encode()
+# Header names repeat on every answer: encode each once (bounded: replayed answers bring their own names).
+_HEADER_NAMES: dict[str, bytes] = {}
 
 
 def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

@@ -30,7 +30,7 @@ from simulator.ratelimit.failure import FailureStats, StoreGuard, StoreUnavailab
 from simulator.ratelimit.leases import Lease, ProvisionedLease, Refusal, StandardLease
 from simulator.ratelimit.policy import ProvisionedLimits, StandardLimits
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores import LimitStore, open_store
+from simulator.ratelimit.stores import LimitStore, MemoryStore, open_store
 from simulator.replies import Usage
 
 logger = logging.getLogger(__name__)
@@ -142,6 +142,9 @@ class RateLimiter:
         now = self._clock()
         cost = _cost(request, limits)
         if not self._ahead and isinstance(limits, StandardLimits):
+            if isinstance(self._store, MemoryStore):  # the local default: charge in place, synchronously
+                outcome = leases.charge_standard(self._store.state(request.deployment.name), now, limits, int(cost))
+                return self._exact_admission(request, outcome, limits)
             return await self._admit_exactly(request, limits, int(cost), now)
         ledger = self._ledgers.get(request.deployment.name)
         if ledger is None:
@@ -183,6 +186,11 @@ class RateLimiter:
         if outcome is None:
             self._store_failed()
             return Admission()
+        return self._exact_admission(request, outcome, limits)
+
+    def _exact_admission(
+        self, request: OpenAIRequest, outcome: Refusal | tuple[int, int], limits: StandardLimits
+    ) -> Admission:
         if isinstance(outcome, Refusal):
             raise self._refuse(request, outcome, limits)
         return Admission(policy.standard_headers(limits, *outcome))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 from typing import Any
 
@@ -137,10 +138,18 @@ def _characters(value: Any) -> int:
 
 def standard_headers(limits: StandardLimits, remaining_requests: int, remaining_tokens: int) -> dict[str, str]:
     return {
-        "x-ratelimit-limit-requests": str(limits.requests_per_window),
-        "x-ratelimit-limit-tokens": str(limits.tokens_per_minute),
+        **_limit_headers(limits.requests_per_window, limits.tokens_per_minute),
         "x-ratelimit-remaining-requests": str(max(0, remaining_requests)),
         "x-ratelimit-remaining-tokens": str(max(0, remaining_tokens)),
+    }
+
+
+@functools.lru_cache(maxsize=1024)
+def _limit_headers(requests_per_window: int, tokens_per_minute: int) -> dict[str, str]:
+    """The two headers that only change with the configuration (copied into each answer's headers)."""
+    return {
+        "x-ratelimit-limit-requests": str(requests_per_window),
+        "x-ratelimit-limit-tokens": str(tokens_per_minute),
     }
 
 
