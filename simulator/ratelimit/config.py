@@ -29,7 +29,7 @@ DEFAULT_TABLE_LEASE_FRACTION = 0.01
 class RateLimitConfig:
     connection_string: str | None = None
     account_url: str | None = None
-    table_name: str = "simulatorlimits"
+    table_name: str = "ratelimits"
     # Share of a limit an instance takes from the shared store at once; None: 0 in memory, 1 % on Table Storage.
     lease_fraction: float | None = None
     # How long an instance may spend a lease (and trust a refusal it read) before going back to the store.
