@@ -29,8 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"aoai-simulator: configuration error: {error}", file=sys.stderr)
         return 2
+    # A generated key is shown once, here, so the user can call the simulator; a configured one never is.
+    key = simulator.api_key if settings.api_key is None else "from SIMULATOR_API_KEY"
     print(
-        f"aoai-simulator ({settings.mode.value} mode) on http://{args.host}:{args.port}  api-key: {simulator.api_key}",
+        f"aoai-simulator ({settings.mode.value} mode) on http://{args.host}:{args.port}  api-key: {key}",
         file=sys.stderr,
         flush=True,
     )

@@ -105,7 +105,8 @@ class Simulator:
         )
         api_key = settings.api_key or secrets.token_urlsafe(24)
         if settings.api_key is None:
-            logger.warning("SIMULATOR_API_KEY is not set; generated key for this run: %s", api_key)
+            # The key itself is printed by the local host's banner, never logged (logs travel to App Insights).
+            logger.warning("SIMULATOR_API_KEY is not set: using a generated key for this run")
         simulator = cls(
             settings,
             store,

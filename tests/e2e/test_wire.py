@@ -179,3 +179,12 @@ def test_generated_key_is_printed_once_at_start() -> None:
     server.start()
     output = server.stop()
     assert output.count("generated key") == 1
+    (banner,) = [line for line in output.splitlines() if "api-key:" in line]
+    key = banner.rsplit("api-key: ", 1)[1].strip()
+    assert len(key) >= 24 and output.count(key) == 1  # shown once, in the banner, and never logged
+
+
+def test_a_configured_key_is_never_printed() -> None:
+    server = SimulatorProcess(api_key="configured-secret-key").start()
+    output = server.stop()
+    assert "configured-secret-key" not in output and "api-key: from SIMULATOR_API_KEY" in output
