@@ -28,7 +28,8 @@ class SettingsError(ValueError):
 def setting(env: str, doc: str, default: Any = None, *, secret: bool = False, sample: str | None = None) -> Any:
     """Declare a field read from the environment variable `env`."""
     metadata = {"env": env, "doc": doc, "secret": secret, "sample": sample}
-    return dataclasses.field(default=default, metadata=metadata)
+    # Secrets stay out of repr(): a logged or printed Settings must not carry a key.
+    return dataclasses.field(default=default, metadata=metadata, repr=not secret)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -59,3 +59,16 @@ def test_every_setting_is_documented_once() -> None:
     assert len(names) == len(set(names))
     assert {"SIMULATOR_MODE", "SIMULATOR_API_KEY", "OPENAI_DEPLOYMENT_CONFIG_PATH", "LOG_LEVEL"} <= set(names)
     assert all(row.doc for row in rows)
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {
+            "SIMULATOR_API_KEY": "k-123",
+            "AZURE_OPENAI_KEY": "u-456",
+            "AZURE_STORAGE_CONNECTION_STRING": "AccountKey=s-789",
+        }
+    )
+    shown = repr(settings)
+    assert "k-123" not in shown and "u-456" not in shown and "s-789" not in shown
+    assert "mode=" in shown
