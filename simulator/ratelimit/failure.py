@@ -12,8 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from azure.core.exceptions import AzureError
-
 from simulator.ratelimit.config import FailureMode
 from simulator.ratelimit.stores.base import StoreError
 
@@ -54,7 +52,7 @@ class StoreGuard:
             raise StoreUnavailableError("the limits store is down")
         try:
             result = await asyncio.wait_for(operation(), self.timeout)
-        except (TimeoutError, AzureError, StoreError, OSError) as error:
+        except (TimeoutError, StoreError, OSError) as error:
             self._mark_down(error)
             raise StoreUnavailableError(str(error) or type(error).__name__) from error
         if self._down_until is not None:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
@@ -80,8 +80,13 @@ class TableStore(LimitStore):
         return cls(client, closing=(credential,))
 
     async def transact(self, key: str, change: Callable[[MeterState], T]) -> T:
+        """Azure's own errors (throttling, refused connections) come out as `StoreError`: the failure policy
+        needs to know only the store's vocabulary, not the Azure SDK's."""
         async with self._locks[key]:
-            return await self._transact(partition_key(key), key, change)
+            try:
+                return await self._transact(partition_key(key), key, change)
+            except AzureError as error:
+                raise StoreError(str(error) or type(error).__name__) from error
 
     async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T]) -> T:
         for attempt in range(self._max_attempts):
@@ -123,7 +128,10 @@ class TableStore(LimitStore):
         return True
 
     async def prepare(self) -> None:
-        await self._create_table()
+        try:
+            await self._create_table()
+        except AzureError as error:
+            raise StoreError(str(error) or type(error).__name__) from error
 
     async def _create_table(self) -> None:
         with contextlib.suppress(ResourceExistsError):
