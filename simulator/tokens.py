@@ -6,7 +6,10 @@ pre-seeds that directory from the copies it ships (see docs/offline.md), so it n
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
+import gc
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -42,7 +45,16 @@ def encoding(name: str) -> tiktoken.Encoding:
     # encodings; registered ones pickle by name, and encoding runs on the Rust copy. Free it.
     if hasattr(enc, "_mergeable_ranks"):
         enc._mergeable_ranks = {}
+    return_freed_memory()
     return enc
+
+
+def return_freed_memory() -> None:
+    """Loading an encoding (or the app) leaves megabytes of garbage behind; glibc keeps such freed memory
+    resident unless asked to give it back (about 7 MiB per encoding here). Elsewhere this does nothing."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def count_text(text: str, encoding_name: str) -> int:
