@@ -27,4 +27,8 @@ async def list_models(simulator: Simulator, request: Request, body: bytes) -> Re
 
 
 async def not_found(simulator: Simulator, request: Request, body: bytes) -> Response:
+    """AOAI's 404 for any path without a route. The root is the exception: on Azure Functions an empty route
+    may not register as `/`, so the catch-all answers health checks there too."""
+    if request.scope["path"] in ("", "/") and request.method in ("GET", "HEAD"):
+        return await health(simulator, request, body)
     raise errors.resource_not_found()

@@ -107,3 +107,9 @@ async def test_the_simulator_is_built_lazily_once() -> None:
     assert function_app._simulator is None
     first = await function_app.get_simulator()
     assert await function_app.get_simulator() is first and first.api_key == KEY
+
+
+async def test_the_catch_all_answers_health_checks_at_the_root() -> None:
+    """An empty Functions route may not register as `/`; the catch-all `{*path}` then receives it."""
+    response = await _functions()["not_found"].get_user_function()(_request("GET", "/", headers={"api-key": ""}))
+    assert response.status_code == 200 and json.loads(response.body)["status"] == "ok"
