@@ -7,7 +7,6 @@ delivered and are realised by the transport (see docs/faults.md).
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 from simulator.context import OpenAIRequest
@@ -88,7 +87,7 @@ def _error(rule: FaultRule, request: OpenAIRequest, region: str) -> OpenAIError:
     if kind is FaultKind.RATE_LIMIT:
         return rate_limited(request, 1.0 if rule.retry_after is None else rule.retry_after, region)
     if kind is FaultKind.UNAVAILABLE:
-        headers = {} if rule.retry_after is None else _retry_headers(rule.retry_after)
+        headers = {} if rule.retry_after is None else policy.retry_headers(rule.retry_after)
         return OpenAIError(503, "ServiceUnavailable", UNAVAILABLE, headers=headers)
     if kind is FaultKind.TIMEOUT:
         return OpenAIError(408, "Timeout", TIMED_OUT)
@@ -102,10 +101,6 @@ def _error(rule: FaultRule, request: OpenAIRequest, region: str) -> OpenAIError:
 def rate_limited(request: OpenAIRequest, retry_after: float, region: str = policy.DEFAULT_REGION) -> OpenAIError:
     """The rate limiter's own 429 (one wording), as if the token limit had been reached."""
     return policy.rate_limited(request, policy.Exceeded.TOKENS, retry_after, region)
-
-
-def _retry_headers(seconds: float) -> dict[str, str]:
-    return {"retry-after": str(math.ceil(seconds)), "retry-after-ms": str(round(seconds * 1000))}
 
 
 def prompt_filtered(category: str, severity: str) -> OpenAIError:
