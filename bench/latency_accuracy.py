@@ -25,7 +25,7 @@ from simulator.context import OpenAIRequest, Surface
 from simulator.deployments import Deployment
 from simulator.latency import LatencyConfig, LatencyModel, Pacer
 from simulator.models import Operation, find_model
-from simulator.replies import StreamEvent
+from simulator.replies import StreamEvent, StreamEvents
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -70,7 +70,7 @@ async def stream(model: LatencyModel, pacer: Pacer, args: argparse.Namespace, de
     start = time.monotonic()
     # Like a generated chat stream: prompt-filter event, role delta, one event per token, finish, [DONE].
     tokens = [0, 0, *([1] * args.tokens), 0, 0]
-    events = [StreamEvent(b"data: {}\n\n", count) for count in tokens]
+    events = StreamEvents(StreamEvent(b"data: {}\n\n", count) for count in tokens)
     plan = model.plan(make_request(start), args.tokens, tokens)
     offsets = plan.offsets
     index = 0

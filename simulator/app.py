@@ -192,9 +192,9 @@ class Simulator:
         if isinstance(decision, fault_kinds.FilterCompletion):
             reply = apply_completion_filter(reply, decision.content_filter_results())
         if isinstance(reply, StreamReply) and reply.events is not None:
-            plan = self.latency.plan(request, chunk_tokens=[event.tokens for event in reply.events])
+            plan = self.latency.plan(request, chunk_tokens=reply.events.token_counts())
             if not plan.is_zero:
-                reply.source = self.pacer.paced(reply.events, plan, request.received_at)
+                reply.source = self.pacer.pace(reply.events, plan, request.received_at)
         elif isinstance(reply, JsonReply):
             completion_tokens = reply.usage.completion_tokens if reply.usage else 0
             plan = self.latency.plan(request, completion_tokens)

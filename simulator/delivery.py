@@ -8,7 +8,7 @@ from typing import Any
 
 from simulator import jsonenc, sse
 from simulator.ratelimit import Admission
-from simulator.replies import JsonReply, Reply, StreamEvent, StreamReply
+from simulator.replies import JsonReply, Reply, StreamEvent, StreamEvents, StreamReply
 
 
 class AbortConnection(Exception):  # noqa: N818 - it is a signal to the transport, not an error of ours
@@ -18,14 +18,19 @@ class AbortConnection(Exception):  # noqa: N818 - it is a signal to the transpor
 def abort_after(reply: Reply, events: int) -> StreamReply:
     """Deliver the first `events` events of the answer (0: none), then drop the connection."""
     source = reply.source if isinstance(reply, StreamReply) else None
-    if source is None and isinstance(reply, StreamReply):
-        source = _iterate(reply.events or [])
+    if source is None and isinstance(reply, StreamReply) and reply.events is not None:
+        source = _each(reply.events)
     return StreamReply(source=_cut(source, events), status=reply.status, headers=dict(reply.headers), usage=reply.usage)
 
 
-async def _iterate(events: list[StreamEvent]) -> AsyncIterator[bytes]:
-    for event in events:
-        yield event.data
+async def _each(events: StreamEvents) -> AsyncIterator[bytes]:
+    for index in range(len(events)):
+        yield events.join(index, index + 1)
+
+
+async def _whole(events: StreamEvents | None) -> AsyncIterator[bytes]:
+    if events:
+        yield events.join()
 
 
 async def _cut(source: AsyncIterator[bytes] | None, events: int) -> AsyncIterator[bytes]:
@@ -48,7 +53,7 @@ async def settle_when_done(reply: Reply, admission: Admission) -> Reply:
     if isinstance(reply, JsonReply):
         await admission.settle(reply.usage)
         return reply
-    source = reply.source if reply.source is not None else _iterate(reply.events or [])
+    source = reply.source if reply.source is not None else _whole(reply.events)
     reply.source = _settling(source, reply, admission)
     return reply
 
@@ -68,7 +73,7 @@ def apply_completion_filter(reply: Reply, results: dict[str, Any]) -> Reply:
             choice["finish_reason"] = "content_filter"
             choice["content_filter_results"] = results
     elif isinstance(reply, StreamReply) and reply.events is not None:
-        reply.events = [_filtered_event(event, results) for event in reply.events]
+        reply.events = reply.events.map_events(lambda event: _filtered_event(event, results))
     return reply
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, overload
 
 import orjson
 
@@ -19,36 +20,115 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
 
+@dataclasses.dataclass(slots=True)
 class StreamEvent:
-    """One SSE event, framed (`data: …\\n\\n`), and how many completion tokens it carries (for pacing).
+    """One SSE event, framed (`data: …\\n\\n`), and how many completion tokens it carries (for pacing)."""
 
-    A generated token's event is kept as the stream's shared head and tail around its own text, and encoded
-    when it is sent: a stream held open for minutes then costs a few references per token, not its bytes.
+    data: bytes
+    tokens: int = 0
+
+
+class TextRun:
+    """Consecutive events that differ only in one JSON string, `head + <text as JSON> + tail` each: the
+    content chunks of a generated answer. A stream held open for minutes then costs a reference per token,
+    not its bytes, and its events are encoded only when they are sent."""
+
+    __slots__ = ("_between", "head", "tail", "texts", "weights")
+
+    def __init__(self, head: bytes, texts: Sequence[str], tail: bytes, weights: Sequence[int] | None = None) -> None:
+        self.head, self.texts, self.tail = head, texts, tail
+        self.weights = weights  # each text's tokens; None: one each
+        self._between = tail + head
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def wrapped(self, before: bytes, after: bytes) -> TextRun:
+        """The same texts inside `before … after`."""
+        return TextRun(before + self.head, self.texts, self.tail + after, self.weights)
+
+    def event(self, index: int) -> StreamEvent:
+        tokens = 1 if self.weights is None else self.weights[index]
+        return StreamEvent(self.head + orjson.dumps(self.texts[index]) + self.tail, tokens)
+
+    def join(self, start: int, end: int) -> bytes:
+        texts = self.texts[start:end]
+        if len(texts) == 1:
+            return self.head + orjson.dumps(texts[0]) + self.tail
+        return self.head + self._between.join([orjson.dumps(text) for text in texts]) + self.tail
+
+    def token_counts(self) -> list[int]:
+        return [1] * len(self.texts) if self.weights is None else list(self.weights)
+
+
+class StreamEvents(Sequence[StreamEvent]):
+    """A generated stream's events, in order: single events and runs of content chunks (`TextRun`).
+
+    Indexing gives `StreamEvent`s; what sends the stream asks for the bytes of a range at once (`join`).
     """
 
-    __slots__ = ("_head", "_piece", "_tail", "tokens")
+    __slots__ = ("_ends", "_parts")
 
-    def __init__(self, data: bytes, tokens: int = 0) -> None:
-        self._head, self._piece, self._tail, self.tokens = data, None, b"", tokens
+    def __init__(self, parts: Iterable[StreamEvent | TextRun] = ()) -> None:
+        self._parts: list[StreamEvent | TextRun] = []
+        self._ends: list[int] = []  # events up to and including each part
+        for part in parts:
+            self.append(part)
 
-    @classmethod
-    def spliced(cls, head: bytes, piece: str, tail: bytes, tokens: int) -> StreamEvent:
-        """The event `head + <piece as a JSON string> + tail`."""
-        event = cls(head, tokens)
-        event._piece, event._tail = piece, tail
-        return event
+    def append(self, part: StreamEvent | TextRun) -> None:
+        size = 1 if isinstance(part, StreamEvent) else len(part)
+        if size:
+            self._parts.append(part)
+            self._ends.append((self._ends[-1] if self._ends else 0) + size)
 
-    @property
-    def data(self) -> bytes:
-        if self._piece is None:
-            return self._head
-        return self._head + orjson.dumps(self._piece) + self._tail
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StreamEvent) and (self.data, self.tokens) == (other.data, other.tokens)
+    @overload
+    def __getitem__(self, index: int) -> StreamEvent: ...
 
-    def __repr__(self) -> str:
-        return f"StreamEvent({self.data!r}, tokens={self.tokens})"
+    @overload
+    def __getitem__(self, index: slice) -> list[StreamEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> StreamEvent | list[StreamEvent]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("stream event index out of range")
+        part, offset = self._locate(index)
+        return part if isinstance(part, StreamEvent) else part.event(offset)
+
+    def _locate(self, index: int) -> tuple[StreamEvent | TextRun, int]:
+        position = bisect.bisect_right(self._ends, index)
+        return self._parts[position], index - (self._ends[position - 1] if position else 0)
+
+    def join(self, start: int = 0, end: int | None = None) -> bytes:
+        """The bytes of events `start` to `end` (exclusive; None: to the last), as one write."""
+        end = len(self) if end is None else min(end, len(self))
+        position = bisect.bisect_right(self._ends, start)
+        chunks = []
+        while start < end:
+            part, first = self._parts[position], start - (self._ends[position - 1] if position else 0)
+            stop = min(self._ends[position], end)
+            chunks.append(part.data if isinstance(part, StreamEvent) else part.join(first, first + stop - start))
+            start, position = stop, position + 1
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def token_counts(self) -> list[int]:
+        """Each event's completion tokens, in order (what latency paces by)."""
+        counts: list[int] = []
+        for part in self._parts:
+            if isinstance(part, StreamEvent):
+                counts.append(part.tokens)
+            else:
+                counts += part.token_counts()
+        return counts
+
+    def map_events(self, change: Callable[[StreamEvent], StreamEvent]) -> StreamEvents:
+        """A copy with `change` applied to the single events; runs of content chunks are kept as they are."""
+        return StreamEvents(change(part) if isinstance(part, StreamEvent) else part for part in self._parts)
 
 
 @dataclasses.dataclass(slots=True)
@@ -64,7 +144,7 @@ class StreamReply:
     """A text/event-stream answer. Generated streams list their events up front (`events`) so latency can
     pace them; proxied or replayed streams supply `source`, an iterator that does its own timing."""
 
-    events: list[StreamEvent] | None = None
+    events: StreamEvents | None = None
     source: AsyncIterator[bytes] | None = None
     status: int = 200
     headers: dict[str, str] = dataclasses.field(default_factory=dict)

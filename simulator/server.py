@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 from starlette.routing import Router
+from starlette.types import Receive, Scope, Send
 
 from simulator.api.dispatch import dispatch
 from simulator.api.routes import ALL_METHODS, ROUTES, Route
@@ -32,8 +32,21 @@ def create_app(simulator: Simulator) -> Router:
 
 
 def _mount(simulator: Simulator, route: Route) -> StarletteRoute:
-    async def endpoint(request: Request) -> Response:
-        return await dispatch(simulator, request, route.endpoint, route.methods, auth=route.auth)
-
     # Every method reaches dispatch, so a wrong method gets AOAI's error body rather than Starlette's.
-    return StarletteRoute(route.path, endpoint, methods=list(ALL_METHODS), name=route.name)
+    return StarletteRoute(route.path, _Endpoint(simulator, route), methods=list(ALL_METHODS), name=route.name)
+
+
+class _Endpoint:
+    """A route as a plain ASGI app. Starlette wraps a function endpoint in two more layers (exception handlers
+    for an app that registers none, and a wrapper around `send` that every write of every stream then passes
+    through); dispatch already answers every error itself."""
+
+    def __init__(self, simulator: Simulator, route: Route) -> None:
+        self.simulator = simulator
+        self.route = route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.route
+        request = Request(scope, receive, send)
+        response = await dispatch(self.simulator, request, route.endpoint, route.methods, auth=route.auth)
+        await response(scope, receive, send)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Mapping
+from typing import Any
 
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from simulator import sse
 from simulator.errors import OpenAIError
 from simulator.jsonenc import dumps
+from simulator.latency.pacing import PacedEvents, Write
 from simulator.replies import JsonReply, Reply, StreamReply
 
 JSON = "application/json"
@@ -33,9 +37,33 @@ def _request_id() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
+def encode_headers(headers: Mapping[str, str], content_type: bytes, length: int | None) -> list[tuple[bytes, bytes]]:
+    """ASGI headers from lower-case names, with a content type unless `headers` has one (a replayed answer
+    keeps the one it was recorded with) and the length when known. This runs on every answer: Starlette's
+    own header normalisation is skipped, and each name is encoded once."""
+    raw = [] if length is None else [(b"content-length", str(length).encode())]
+    if "content-type" not in headers:
+        raw.append((b"content-type", content_type))
+    names = _HEADER_NAMES
+    for name, value in headers.items():
+        encoded = names.get(name)
+        if encoded is None:
+            if name == "content-length":
+                continue
+            encoded = name.encode("latin-1")
+            if len(names) < 256:  # bounded: replayed answers bring their own names
+                names[name] = encoded
+        raw.append((encoded, value.encode("latin-1")))
+    return raw
+
+
+_HEADER_NAMES: dict[str, bytes] = {}
+_JSON_BYTES = JSON.encode()
+_SSE_BYTES = sse.MEDIA_TYPE.encode()
+
+
 class JSONBytesResponse(Response):
-    """A JSON body already encoded, with headers already lower-case: Starlette's `Response` without its
-    per-request header normalisation (this runs on every answer)."""
+    """A JSON body already encoded, with headers already lower-case."""
 
     media_type = JSON
 
@@ -43,25 +71,92 @@ class JSONBytesResponse(Response):
         self.status_code = status
         self.background = None
         self.body = body
-        raw = [(b"content-length", str(len(body)).encode())]
-        if "content-type" not in headers:  # a replayed answer keeps the content type it was recorded with
-            raw.append((b"content-type", _JSON_BYTES))
-        names = _HEADER_NAMES
-        for name, value in headers.items():
-            encoded = names.get(name)
-            if encoded is None:
-                if name == "content-length":
-                    continue
-                encoded = name.encode("latin-1")
-                if len(names) < 256:
-                    names[name] = encoded
-            raw.append((encoded, value.encode("latin-1")))
-        self.raw_headers = raw
+        self.raw_headers = encode_headers(headers, _JSON_BYTES, len(body))
 
 
-_JSON_BYTES = JSON.encode()
-# Header names repeat on every answer: encode each once (bounded: replayed answers bring their own names).
-_HEADER_NAMES: dict[str, bytes] = {}
+class EventStreamResponse(StreamingResponse):
+    """An SSE answer: the whole stream in one write, or a paced, proxied or replayed source write by write.
+
+    Starlette's `StreamingResponse` runs a task group per stream to notice a client leaving; with thousands of
+    paced streams that is a large share of the server's work. Here one plain task waits for the disconnect and
+    the stream stops at its next write. `AbortConnection` raised by the source propagates: the server then
+    drops the connection mid-answer, which is exactly the fault being simulated.
+    """
+
+    def __init__(self, reply: StreamReply, headers: Mapping[str, str]) -> None:
+        self.status_code = reply.status
+        self.background = None
+        self.media_type = sse.MEDIA_TYPE
+        self.whole = reply.events.join() if reply.source is None and reply.events is not None else b""
+        self.source = reply.source
+        # StreamingResponse's contract, for hosts and tests that read the body themselves.
+        self.body_iterator = reply.source if reply.source is not None else _once(self.whole)
+        self.raw_headers = encode_headers(headers, _SSE_BYTES, None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        source = self.source
+        if source is None:
+            await send({"type": "http.response.body", "body": self.whole, "more_body": False})
+            return
+        left = asyncio.ensure_future(_disconnect(receive))
+        try:
+            if isinstance(source, PacedEvents) and source.deliverable:
+                delivery = source.pacer.deliver(source, _eager_writer(send))
+                left.add_done_callback(lambda _: delivery.stop())
+                try:
+                    await delivery.finished
+                finally:
+                    delivery.stop()
+            else:
+                async for chunk in source:
+                    if left.done():
+                        return
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not left.done():
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            left.cancel()
+            await source.aclose()  # type: ignore[attr-defined]  # settles usage even when the client left
+
+
+def _eager_writer(send: Send) -> Write:
+    """Writes from a timer callback: runs the server's `send` at once, as it finishes without waiting unless
+    the connection is paused for a slow reader; then the rest of it runs as a task."""
+
+    def write(data: bytes) -> Awaitable[object] | None:
+        step = send({"type": "http.response.body", "body": data, "more_body": True})
+        try:
+            waiting = step.send(None)  # type: ignore[attr-defined]
+        except StopIteration:
+            return None
+        return _finish(step, waiting)  # type: ignore[arg-type]
+
+    return write
+
+
+async def _finish(step: Coroutine[Any, Any, object], waiting: object) -> None:
+    """Drive a coroutine that suspended on `waiting`, as a task would have."""
+    try:
+        while True:
+            if isinstance(waiting, asyncio.Future):
+                await asyncio.wait([waiting])
+            else:
+                await asyncio.sleep(0)
+            waiting = step.send(None)
+    except StopIteration:
+        return
+    finally:
+        step.close()
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -78,15 +173,4 @@ def reply_response(reply: Reply, headers: Mapping[str, str]) -> Response:
     if isinstance(reply, JsonReply):
         return json_response(reply.body, reply.status, merged)
     merged.setdefault("cache-control", "no-cache")
-    return StreamingResponse(stream_body(reply), status_code=reply.status, headers=merged, media_type=sse.MEDIA_TYPE)
-
-
-async def stream_body(reply: StreamReply) -> AsyncIterator[bytes]:
-    """The body of a stream. `AbortConnection` raised by the source propagates: the server then drops the
-    connection mid-answer, which is exactly the fault being simulated."""
-    if reply.source is not None:
-        async for data in reply.source:
-            yield data
-        return
-    # Not paced: the whole stream is ready, so it goes out in one write.
-    yield b"".join([event.data for event in reply.events or ()])
+    return EventStreamResponse(reply, merged)

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from simulator import sse, tokens
 from simulator.generators import envelope
 from simulator.jsonenc import dumps
-from simulator.replies import StreamEvent
+from simulator.replies import StreamEvent, StreamEvents, TextRun
 
 Piece = tuple[str, int]  # a fragment of text and the tokens it holds
 
@@ -33,9 +33,9 @@ class StreamFrame:
     model: str
 
 
-# One chunk's `choices[0]` and the completion tokens it carries (latency paces chunks by them): a dict, or a
-# content chunk as (JSON before the text, the text, JSON after it). Tuples, not dataclasses: one per token.
-ChoiceChunk = tuple[dict[str, Any] | tuple[bytes, str, bytes], int]
+# One chunk's `choices[0]` and the completion tokens it carries (latency paces chunks by them), or a run of
+# content chunks that differ only in their text (`TextRun`: the JSON around the text, and the texts).
+ChoiceChunk = tuple[dict[str, Any] | TextRun, int]
 # Stands for the text while a content chunk is encoded once; each token then fills in its own JSON string.
 _SLOT = "\x00"
 _SLOT_JSON = dumps(_SLOT)
@@ -56,7 +56,7 @@ def text_events(
     shape: ChoiceShape,
     answers: list[tuple[list[str], str]],
     usage: dict[str, Any] | None,
-) -> list[StreamEvent]:
+) -> StreamEvents:
     """The whole stream for `answers` (one `(pieces, finish_reason)` per choice), one token per chunk."""
     filter_results = envelope.content_filter_results()
     chunks: list[ChoiceChunk] = []
@@ -79,16 +79,13 @@ def text_chunks(
     chunks: list[ChoiceChunk] = [] if opening is None else [(opening, 0)]
     # Encode the content chunk once and splice each piece in: the same bytes as encoding each chunk whole.
     before, _, after = dumps(shape.content(index, _SLOT, filter_results)).partition(_SLOT_JSON)
-    if weights is None:
-        chunks += [((before, piece, after), 1) for piece in pieces]
-    else:
-        weighted = zip(pieces, weights, strict=True)
-        chunks += [((before, piece, after), weight) for piece, weight in weighted]
+    tokens = len(pieces) if weights is None else sum(weights)
+    chunks.append((TextRun(before, pieces, after, weights), tokens))
     chunks.append((shape.closing(index, finish_reason), 0))
     return chunks
 
 
-def stream_events(frame: StreamFrame, chunks: Iterable[ChoiceChunk], usage: dict[str, Any] | None) -> list[StreamEvent]:
+def stream_events(frame: StreamFrame, chunks: Iterable[ChoiceChunk], usage: dict[str, Any] | None) -> StreamEvents:
     """The prompt-filter event, one event per chunk in `frame`, the usage event when asked for, `[DONE]`."""
     head = {"created": frame.created, "id": frame.id, "model": frame.model, "object": frame.object}
     head["system_fingerprint"] = envelope.system_fingerprint(frame.model)
@@ -96,17 +93,12 @@ def stream_events(frame: StreamFrame, chunks: Iterable[ChoiceChunk], usage: dict
         head["usage"] = None
     prompt_filter = {"choices": [], "created": 0, "id": "", "model": "", "object": ""}
     prompt_filter["prompt_filter_results"] = envelope.prompt_filter_results()
-    events = [StreamEvent(sse.event(prompt_filter))]
+    events = StreamEvents([StreamEvent(sse.event(prompt_filter))])
     # `{"choices": [choice], **head}` encoded by hand: a content chunk keeps its text apart until it is sent.
     opening, closing = b'data: {"choices":[', b"]," + dumps(head)[1:] + b"\n\n"
-    spliced: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
     for choice, weight in chunks:
-        if isinstance(choice, tuple):
-            before, piece, after = choice
-            ends = spliced.get((before, after))
-            if ends is None:
-                ends = spliced[(before, after)] = (opening + before, after + closing)
-            events.append(StreamEvent.spliced(ends[0], piece, ends[1], weight))
+        if isinstance(choice, TextRun):
+            events.append(choice.wrapped(opening, closing))
         else:
             events.append(StreamEvent(opening + dumps(choice) + closing, weight))
     if usage is not None:

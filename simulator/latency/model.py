@@ -8,10 +8,13 @@ and standard deviation √k·s, so the cost is one draw per chunk whatever the c
 
 from __future__ import annotations
 
+import array
 import dataclasses
+import functools
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import overload
 
 from simulator.context import OpenAIRequest
 from simulator.deployments import Deployment
@@ -28,12 +31,16 @@ class LatencyPlan:
     """Seconds after the request arrived: first token, whole answer, and each stream event's release."""
 
     ttft: float
-    total: float
+    duration: float = 0.0  # a whole answer's; a stream's is its last release
     offsets: Sequence[float] = ()
 
     @property
+    def total(self) -> float:
+        return self.offsets[-1] if self.offsets else self.duration
+
+    @property
     def is_zero(self) -> bool:
-        return self.total <= 0.0
+        return self.ttft <= 0.0 and self.total <= 0.0
 
     @classmethod
     def zero(cls, events: int = 0) -> LatencyPlan:
@@ -42,7 +49,88 @@ class LatencyPlan:
     @classmethod
     def from_offsets(cls, offsets: Sequence[float]) -> LatencyPlan:
         """A plan from known release times, e.g. the timings of a recorded stream."""
-        return cls(offsets[0] if offsets else 0.0, offsets[-1] if offsets else 0.0, tuple(offsets))
+        return cls(offsets[0] if offsets else 0.0, 0.0, tuple(offsets))
+
+
+class Releases(Sequence[float]):
+    """When each event of a stream is released, in seconds after the request arrived, drawn only as the stream
+    reaches it: a long answer's plan then costs nothing up front, and 8 bytes per event while it is held.
+
+    The first token exists at the TTFT; an event is released when its last token exists, and events without
+    tokens (prompt filter results, role, finish, usage, `[DONE]`) go with their neighbours. With bursts, events
+    are held back until `burst_tokens` tokens are ready and then released together, as Azure's content filter
+    releases checked text; the last burst goes when the answer ends.
+    """
+
+    __slots__ = ("_burst", "_known", "_now", "_output", "_produced", "_tokens")
+
+    def __init__(
+        self, ttft: float, chunk_tokens: Sequence[int], output: Callable[[int], float], burst_tokens: int = 0
+    ) -> None:
+        self._tokens = chunk_tokens
+        self._output = output  # seconds to produce n more tokens
+        self._burst = burst_tokens
+        self._known = array.array("d")
+        self._now = ttft
+        self._produced = 0
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    @overload
+    def __getitem__(self, index: int) -> float: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[float]: ...
+
+    def __getitem__(self, index: int | slice) -> float | list[float]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("release index out of range")
+        while len(self._known) <= index:
+            self._advance()
+        return self._known[index]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def groups(self) -> Iterator[tuple[float, int, int]]:
+        """(release, first event, event after the last) for each group of events released together."""
+        while len(self._known) < len(self):
+            start = len(self._known)
+            self._advance()
+            yield self._known[start], start, len(self._known)
+
+    def _advance(self) -> None:
+        """Plan the next event, or with bursts, the next burst: a burst's end is one draw for all its tokens,
+        as a chunk of several tokens is."""
+        tokens, start = self._tokens, len(self._known)
+        last = len(tokens) - 1
+        index, pending = start, tokens[start]
+        while pending < self._burst and index < last:
+            index += 1
+            pending += tokens[index]
+        if pending:
+            self._now += self._output(pending - 1 if self._produced == 0 else pending)
+            self._produced += pending
+        self._known.extend([self._now] * (index + 1 - start))
+
+
+def release_groups(offsets: Sequence[float]) -> Iterator[tuple[float, int, int]]:
+    """(release, first event, event after the last) for each run of events released at the same moment."""
+    if isinstance(offsets, Releases):
+        yield from offsets.groups()
+        return
+    start = 0
+    for index in range(1, len(offsets) + 1):
+        if index == len(offsets) or offsets[index] != offsets[start]:
+            yield offsets[start], start, index
+            start = index
 
 
 def draw(rng: random.Random, mean: float, std: float) -> float:
@@ -95,29 +183,16 @@ class LatencyModel:
         ttft = draw(self._rng, profile.ttft_ms + prefill, profile.ttft_std_ms) / 1000.0
         if not chunk_tokens:
             return LatencyPlan(ttft, ttft + self._output(profile, max(completion_tokens - 1, 0)))
-        offsets = self._offsets(profile, ttft, chunk_tokens)
-        if profile.burst_tokens > 1:
-            offsets = bursts(offsets, chunk_tokens, profile.burst_tokens)
-        return LatencyPlan(ttft, offsets[-1], offsets)
+        if ttft <= 0.0 and profile.tokens_per_second is None:
+            return LatencyPlan.zero(len(chunk_tokens))
+        output = functools.partial(self._output, profile)
+        return LatencyPlan(ttft, 0.0, Releases(ttft, chunk_tokens, output, profile.burst_tokens))
 
     def _output(self, profile: LatencyProfile, tokens: int) -> float:
         """Seconds to produce `tokens` further tokens."""
         if tokens <= 0 or profile.tokens_per_second is None:
             return 0.0
         return draw(self._rng, tokens * profile.token_ms, math.sqrt(tokens) * profile.token_std_ms) / 1000.0
-
-    def _offsets(self, profile: LatencyProfile, ttft: float, chunk_tokens: Sequence[int]) -> list[float]:
-        # The first token exists at ttft; an event is released when its last token exists. Events without
-        # tokens (prompt filter results, role delta, finish, usage, [DONE]) go with their neighbours.
-        offsets = []
-        now = ttft
-        produced = 0
-        for tokens in chunk_tokens:
-            if tokens > 0:
-                now += self._output(profile, tokens - 1 if produced == 0 else tokens)
-                produced += tokens
-            offsets.append(now)
-        return offsets
 
     def translation_seconds(self, audio_bytes: int) -> float:
         """Whole-request duration of an audio translation or transcription (the predecessor's model)."""
@@ -126,19 +201,3 @@ class LatencyModel:
         spec = self.config.translations
         megabytes = audio_bytes / MEGABYTE
         return draw(self._rng, spec.mean_ms * megabytes, spec.std_ms * megabytes) / 1000.0
-
-
-def bursts(offsets: Sequence[float], chunk_tokens: Sequence[int], burst_tokens: int) -> list[float]:
-    """Hold events back until `burst_tokens` tokens are ready, then release them together, as Azure's
-    content filter releases checked text; the last burst goes when the answer ends."""
-    released = list(offsets)
-    start = 0
-    pending = 0
-    last = len(offsets) - 1
-    for index, tokens in enumerate(chunk_tokens):
-        pending += tokens
-        if pending >= burst_tokens or index == last:
-            released[start : index + 1] = [offsets[index]] * (index + 1 - start)
-            start = index + 1
-            pending = 0
-    return released

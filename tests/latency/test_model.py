@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from simulator.latency import LatencyConfig, LatencyModel, LatencyPlan
-from simulator.latency.model import bursts, draw
+from simulator.latency.model import Releases, draw
 from simulator.models import Operation
 from tests.latency.helpers import make_request
 
@@ -55,14 +55,14 @@ def test_events_without_tokens_go_with_their_neighbours() -> None:
     plan = model_with({**PROFILE, "ttftStdMs": 0, "tokenStdMs": 0}).plan(
         make_request(deployment="d"), 3, [0, 0, 1, 1, 1, 0, 0]
     )
-    assert plan.offsets == pytest.approx([0.4, 0.4, 0.4, 0.42, 0.44, 0.44, 0.44])
+    assert list(plan.offsets) == pytest.approx([0.4, 0.4, 0.4, 0.42, 0.44, 0.44, 0.44])
     assert (plan.ttft, plan.total) == pytest.approx((0.4, 0.44))
 
 
 def test_chunks_of_several_tokens_take_the_sum_of_their_intervals() -> None:
     model = model_with({**PROFILE, "ttftStdMs": 0, "tokenStdMs": 0})
     plan = model.plan(make_request(deployment="d"), 9, [3, 1, 5])
-    assert plan.offsets == pytest.approx([0.44, 0.46, 0.56])  # the first token is at TTFT
+    assert list(plan.offsets) == pytest.approx([0.44, 0.46, 0.56])  # the first token is at TTFT
 
 
 def test_non_streamed_total_matches_the_stream_it_would_have_been() -> None:
@@ -92,15 +92,28 @@ def test_disabled_latency_is_zero() -> None:
 
 
 def test_bursts_release_groups_when_enough_tokens_are_ready() -> None:
-    offsets = [0.1, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.6]
-    tokens = [0, 1, 1, 1, 1, 1, 1, 0]
-    assert bursts(offsets, tokens, 3) == [0.3, 0.3, 0.3, 0.3, 0.6, 0.6, 0.6, 0.6]
+    tokens = [0, 1, 1, 1, 1, 1, 1, 0]  # one token every 0.1 s from 0.1 s: unbursted 0.1 0.1 0.2 … 0.6 0.6
+    releases = Releases(0.1, tokens, lambda count: 0.1 * count, burst_tokens=3)
+    assert list(releases) == pytest.approx([0.3, 0.3, 0.3, 0.3, 0.6, 0.6, 0.6, 0.6])
+
+
+def test_releases_are_drawn_only_as_the_stream_reaches_them() -> None:
+    drawn: list[int] = []
+
+    def output(count: int) -> float:
+        drawn.append(count)
+        return 0.02 * count
+
+    releases = Releases(0.4, [0, 1, 1, 1, 0], output)
+    assert releases[1] == pytest.approx(0.4) and drawn == [0]
+    assert releases[-1] == pytest.approx(0.44) and drawn == [0, 1, 1]
+    assert releases[:3] == pytest.approx([0.4, 0.4, 0.42]) and len(releases) == 5
 
 
 def test_burst_config_applies_to_plans() -> None:
     model = model_with({**PROFILE, "ttftStdMs": 0, "tokenStdMs": 0, "burstTokens": 2})
     plan = model.plan(make_request(deployment="d"), 3, [1, 1, 1])
-    assert plan.offsets == pytest.approx([0.42, 0.42, 0.44])
+    assert list(plan.offsets) == pytest.approx([0.42, 0.42, 0.44])
 
 
 def test_translations_scale_with_audio_size() -> None:

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from simulator.latency import LatencyPlan, Pacer, TickTimer
-from simulator.replies import StreamEvent
+from simulator.latency.pacing import PacedEvents
+from simulator.replies import StreamEvent, StreamEvents
 
 
 class FakeTimer:
@@ -25,8 +26,8 @@ class FakeTimer:
         self.time = max(self.time, deadline) + self.lag
 
 
-def events(count: int) -> list[StreamEvent]:
-    return [StreamEvent(f"data: {i}\n\n".encode(), 1) for i in range(count)]
+def events(count: int) -> StreamEvents:
+    return StreamEvents(StreamEvent(f"data: {i}\n\n".encode(), 1) for i in range(count))
 
 
 async def collect(pacer: Pacer, timer: FakeTimer, plan: LatencyPlan, start: float, count: int) -> list:
@@ -97,3 +98,66 @@ async def test_tick_timer_ignores_cancelled_waiters() -> None:
     waiter.cancel()
     await other
     assert waiter.cancelled()
+
+
+def paced(pacer: Pacer, count: int, step: float) -> PacedEvents:
+    start = time.monotonic()
+    plan = LatencyPlan(step, 0.0, tuple(step * (i + 1) for i in range(count)))
+    return pacer.pace(events(count), plan, start)
+
+
+async def test_delivery_writes_each_event_at_its_deadline_from_timer_callbacks() -> None:
+    pacer = Pacer(TickTimer(), coalesce=0)
+    stream = paced(pacer, 4, 0.01)
+    written: list[tuple[float, bytes]] = []
+    delivery = pacer.deliver(stream, lambda data: written.append((time.monotonic() - stream.start, data)))
+    await delivery.finished
+    assert [data for _, data in written] == [f"data: {i}\n\n".encode() for i in range(4)]
+    lateness = [at - 0.01 * (i + 1) for i, (at, _) in enumerate(written)]
+    assert min(lateness) >= -0.0005 and max(lateness) < 0.05  # generous: the CI machine is shared
+
+
+async def test_stopped_delivery_writes_nothing_more() -> None:
+    pacer = Pacer(TickTimer())
+    written: list[bytes] = []
+    delivery = pacer.deliver(paced(pacer, 5, 0.01), written.append)
+    delivery.stop()
+    await delivery.finished
+    await asyncio.sleep(0.07)
+    assert written == []
+
+
+async def test_a_write_that_must_wait_holds_the_stream_until_it_is_through() -> None:
+    pacer = Pacer(TickTimer(), coalesce=0)
+    gate = asyncio.get_running_loop().create_future()
+    written: list[bytes] = []
+
+    def write(data: bytes) -> asyncio.Future[None] | None:
+        written.append(data)
+        return gate if len(written) == 1 else None  # the reader is slow once
+
+    delivery = pacer.deliver(paced(pacer, 3, 0.001), write)
+    await asyncio.sleep(0.03)
+    assert len(written) == 1 and not delivery.finished.done()
+    gate.set_result(None)
+    await delivery.finished
+    assert written[1:] == [b"data: 1\n\ndata: 2\n\n"]  # overdue by then: they go out together
+
+
+async def test_a_failing_write_fails_the_delivery() -> None:
+    pacer = Pacer(TickTimer())
+
+    def write(data: bytes) -> None:
+        raise ConnectionResetError("gone")
+
+    with pytest.raises(ConnectionResetError):
+        await pacer.deliver(paced(pacer, 2, 0.001), write).finished
+
+
+async def test_only_loop_timers_deliver() -> None:
+    pacer = Pacer(FakeTimer())
+    stream = paced(pacer, 2, 0.01)
+    assert not stream.deliverable
+    with pytest.raises(TypeError):
+        pacer.deliver(stream, lambda data: None)
+    assert [data async for data in stream] == [b"data: 0\n\n", b"data: 1\n\n"]  # iterated instead

@@ -1,0 +1,96 @@
+"""SSE answers at the ASGI level: one write when not paced, timer-driven writes when paced, a client that
+leaves, a server that makes the writer wait, and a dropped connection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from simulator.api.responses import EventStreamResponse
+from simulator.delivery import AbortConnection, abort_after
+from simulator.latency import LatencyPlan, Pacer, TickTimer
+from simulator.replies import StreamEvent, StreamEvents, StreamReply
+
+Message = dict[str, Any]
+
+
+def events(count: int) -> StreamEvents:
+    return StreamEvents(StreamEvent(f"data: {i}\n\n".encode(), 1) for i in range(count))
+
+
+def paced_reply(count: int, step: float) -> StreamReply:
+    plan = LatencyPlan(step, 0.0, tuple(step * (i + 1) for i in range(count)))
+    return StreamReply(source=Pacer(TickTimer(), coalesce=0).pace(events(count), plan, time.monotonic()))
+
+
+class Client:
+    """The server side of one connection: what was sent, and a disconnect the test can trigger."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.gone = asyncio.Event()
+
+    async def receive(self) -> Message:
+        await self.gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        self.messages.append(message)
+
+    @property
+    def body(self) -> list[bytes]:
+        return [m["body"] for m in self.messages if m["type"] == "http.response.body"]
+
+
+async def test_an_unpaced_stream_is_one_write_that_ends_the_body() -> None:
+    client = Client()
+    await EventStreamResponse(StreamReply(events=events(3)), {"x-a": "1"})({}, client.receive, client.send)
+    start, body = client.messages
+    assert (b"x-a", b"1") in start["headers"] and (b"content-type", b"text/event-stream; charset=utf-8") in start[
+        "headers"
+    ]
+    assert body == {"type": "http.response.body", "body": b"data: 0\n\ndata: 1\n\ndata: 2\n\n", "more_body": False}
+
+
+async def test_a_paced_stream_is_written_release_by_release_then_ended() -> None:
+    client = Client()
+    await EventStreamResponse(paced_reply(3, 0.005), {})({}, client.receive, client.send)
+    assert client.body == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n", b""]
+    assert client.messages[-1]["more_body"] is False
+
+
+async def test_a_client_that_leaves_stops_the_stream_at_once() -> None:
+    client = Client()
+    response = asyncio.ensure_future(EventStreamResponse(paced_reply(50, 0.01), {})({}, client.receive, client.send))
+    await asyncio.sleep(0.035)
+    client.gone.set()
+    await asyncio.wait_for(response, 0.1)
+    assert 2 <= len(client.body) < 10 and client.body[-1] != b""  # no end of body for a client that is gone
+
+
+async def test_a_server_that_makes_the_writer_wait_gets_every_byte_in_order() -> None:
+    client = Client()
+    writable = asyncio.Event()
+
+    async def send(message: Message) -> None:  # as uvicorn does while the transport is paused
+        if message.get("body") == b"data: 1\n\n":
+            await writable.wait()
+        client.messages.append(message)
+
+    response = asyncio.ensure_future(EventStreamResponse(paced_reply(4, 0.003), {})({}, client.receive, send))
+    await asyncio.sleep(0.03)
+    assert client.body == [b"data: 0\n\n"] and not response.done()
+    writable.set()
+    await asyncio.wait_for(response, 1)
+    assert client.body == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\ndata: 3\n\n", b""]
+
+
+async def test_a_cut_stream_drops_the_connection_after_its_events() -> None:
+    client = Client()
+    reply = abort_after(paced_reply(5, 0.002), 2)
+    with pytest.raises(AbortConnection):
+        await EventStreamResponse(reply, {})({}, client.receive, client.send)
+    assert client.body == [b"data: 0\n\n", b"data: 1\n\n"]
