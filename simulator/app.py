@@ -9,7 +9,6 @@ swaps them, so a request always sees one consistent snapshot.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import random
@@ -20,6 +19,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from simulator import faults as fault_kinds
+from simulator.collector import COLLECTOR
 from simulator.context import OpenAIRequest
 from simulator.delivery import abort_after, apply_completion_filter, settle_when_done
 from simulator.deployments import Deployment, Deployments, load_deployments
@@ -123,9 +123,10 @@ class Simulator:
         """Connect to shared state (runtime config and limits in Table Storage) before serving."""
         await self.config_store.start()
         await self.limiter.start()
-        tune_garbage_collector()
+        COLLECTOR.start()
 
     async def close(self) -> None:
+        await COLLECTOR.close()
         await self.config_store.close()
         await self.limiter.aclose()
         if self._recorder is not None:
@@ -220,15 +221,6 @@ class Simulator:
         if self._persister is None:
             self._persister = open_persister(self.recording)
         return self._persister
-
-
-def tune_garbage_collector() -> None:
-    """Keep full collections rare. Thousands of held streams are millions of small objects; the default
-    thresholds walk them all every few hundred milliseconds, and each walk stalls every stream for tens of
-    milliseconds (bench/latency_accuracy.py). The simulator makes few reference cycles, so memory stays flat.
-    (`gc.freeze()` at start was tried too: it delayed every replayed answer by ~15 ms once modules were
-    imported lazily after it, so it is not used.)"""
-    gc.set_threshold(50_000, 50, 1_000)
 
 
 def configure_logging(level: str, *, root: bool = True) -> None:
