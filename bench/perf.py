@@ -25,7 +25,7 @@ from typing import Any
 
 from bench import procstat, report, scenarios, wrk
 from bench.scenarios import HEADERS, Scenario
-from bench.servers import PinnedServer, ceiling_command, post, simulator_command
+from bench.servers import PinnedServer, ceiling_command, post, simulator_command, stream_floor_command
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RATE_LIMIT_HEADER = "x-ratelimit-remaining-tokens"
@@ -209,7 +209,7 @@ def paced_streams(args: argparse.Namespace, deployments: Path, paced: dict[str, 
     server = PinnedServer("paced simulator", simulator_command(), core=args.server_core)
     server.env.update(simulator_env(deployments, SIMULATOR_LATENCY_ENABLED="true", SIMULATOR_LATENCY_CONFIG=latency))
     launch = scenarios.first_chat()
-    with server:
+    with server, tempfile.TemporaryDirectory(prefix="aoai-floor-") as scratch:
         section: dict[str, Any] = {
             "launch_to_first_chat_s": server.wait_for(launch.path, launch.sample_body(), HEADERS)
         }
@@ -218,15 +218,32 @@ def paced_streams(args: argparse.Namespace, deployments: Path, paced: dict[str, 
             section["skipped"] = "the server does not pace streams (latency not wired into the pipeline yet?)"
             print(f"paced streams: skipped: {section['skipped']}", file=sys.stderr)
             return section
+        body = Path(scratch) / "stream.txt"
+        body.write_bytes(stream_sample(server, next(iter(paced)), args.stream_tokens))
         for name, burst in paced.items():
-            for count in args.streams:
-                run = stream_run(args, server, name, count, interval_ms, burst)
-                run.update(burst_tokens=burst)
-                section["runs"].append(run)
-                print(report.stream_progress(run), file=sys.stderr, flush=True)
+            floor_command = stream_floor_command(body, ttft_ms=PACED_TTFT_MS, interval_ms=interval_ms, burst=burst)
+            with PinnedServer("stream floor", floor_command, core=args.server_core) as floor:
+                floor.wait_listening()
+                for count in args.streams:
+                    runs = {}
+                    for label, target, path in (("floor", floor, "/floor"), ("simulator", server, None)):
+                        runs[label] = stream_run(args, target, name, count, interval_ms, burst, path=path)
+                        runs[label].update(burst_tokens=burst, server=label)
+                        print(report.stream_progress(runs[label]), file=sys.stderr, flush=True)
+                    section["runs"].append({**runs["simulator"], "floor": runs["floor"]})
         section["resident_mib_after"] = procstat.resident_bytes(server.pid) / 2**20
         section["peak_resident_mib"] = procstat.resident_bytes(server.pid, "VmHWM") / 2**20
     return section
+
+
+def stream_sample(server: PinnedServer, deployment: str, tokens: int) -> bytes:
+    """One whole paced answer, so the floor sends exactly the simulator's bytes."""
+    body = scenarios.chat_body(max_tokens=tokens, stream=True)
+    sample = scenarios.Scenario("sample", "", deployment, "chat/completions", body)
+    answer = post(server.port, sample.path, sample.sample_body(), HEADERS, timeout=120)
+    if answer.status != 200:
+        raise RuntimeError(f"paced stream sample: status {answer.status}")
+    return answer.body
 
 
 def paces(server: PinnedServer, deployment: str, interval_ms: float) -> bool:
@@ -239,10 +256,17 @@ def paces(server: PinnedServer, deployment: str, interval_ms: float) -> bool:
 
 
 def stream_run(
-    args: argparse.Namespace, server: PinnedServer, deployment: str, count: int, interval_ms: float, burst: int
+    args: argparse.Namespace,
+    server: PinnedServer,
+    deployment: str,
+    count: int,
+    interval_ms: float,
+    burst: int,
+    *,
+    path: str | None = None,
 ) -> dict[str, Any]:
     body = scenarios.chat_body(max_tokens=args.stream_tokens, stream=True)
-    path = scenarios.Scenario("paced", "", deployment, "chat/completions", body).path
+    path = path or scenarios.Scenario("paced", "", deployment, "chat/completions", body).path
     expected_s = args.stream_ramp + (PACED_TTFT_MS + args.stream_tokens * interval_ms) / 1000
     command = [
         "taskset", "-c", str(args.client_core), sys.executable, "-m", "bench.streams", "--port", str(server.port),

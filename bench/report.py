@@ -14,7 +14,12 @@ TARGETS: tuple[tuple[str, str, Callable[[float], bool]], ...] = (
     ("embeddings_vs_ceiling", "embeddings ≥ 25 % of the ceiling", lambda v: v >= 0.25),
     ("limited_vs_chat", "rate-limited chat ≥ 90 % of unlimited", lambda v: v >= 0.90),
     ("long_minute6_vs_chat", "rate-limited after 5 minutes ≥ 90 % of unlimited", lambda v: v >= 0.90),
-    ("paced_5000_gap_p99_ms", "5,000 streams at 50 tok/s (token by token): pacing p99 ≤ 5 ms", lambda v: v <= 5.0),
+    (
+        "paced_5000_burst_gap_p99_ms",
+        "5,000 streams at 50 tok/s in bursts (Azure's default delivery): pacing p99 ≤ 5 ms",
+        lambda v: v <= 5.0,
+    ),
+    ("paced_5000_gap_p99_ms", "5,000 streams at 50 tok/s token by token: pacing p99 ≤ 5 ms", lambda v: v <= 5.0),
     ("launch_s", "first chat 200 ≤ 1 s after launch", lambda v: v <= 1.0),
     ("resident_mib", "resident memory ≤ 100 MiB after the run", lambda v: v <= 100.0),
 )
@@ -64,8 +69,11 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
         first, last = (throughput["long"][key]["requests_per_s"] for key in ("minute_1", "minute_6"))
         figures.update(long_minute6_vs_minute1=last / first, long_minute6_vs_chat=last / chat_rate)
     for run in results.get("paced_streams", {}).get("runs", []):
-        if run["streams"] == 5000 and run["burst_tokens"] == 0:
-            figures["paced_5000_gap_p99_ms"] = run["gap_error_ms"]["p99"]
+        if run["streams"] == 5000:
+            key = "paced_5000_gap_p99_ms" if run["burst_tokens"] <= 1 else "paced_5000_burst_gap_p99_ms"
+            figures[key] = run["gap_error_ms"]["p99"]
+            if "floor" in run:
+                figures[key.replace("_gap", "_floor_gap")] = run["floor"]["gap_error_ms"]["p99"]
     return figures
 
 
@@ -96,6 +104,9 @@ def render(results: dict[str, Any]) -> str:
         value = figures.get(key)
         verdict = "n/a " if value is None else ("ok  " if check(value) else "MISS")
         shown = "" if value is None else f" ({value:.0%})" if key.endswith(("ceiling", "chat")) else f" ({value:.2f})"
+        floor = figures.get(key.replace("_gap", "_floor_gap")) if key.startswith("paced") else None
+        if floor is not None:
+            shown += f"; the bare-protocol floor on the same core: {floor:.2f}"
         lines.append(f"  [{verdict}] {text}{shown}")
     return "\n".join(lines)
 
@@ -131,6 +142,8 @@ def extras(results: dict[str, Any], figures: dict[str, Any]) -> list[str]:
             lines.append(f"  skipped: {paced['skipped']}")
         for run in paced["runs"]:
             lines.append("  " + stream_progress(run))
+            if "floor" in run:
+                lines.append("  " + stream_progress(run["floor"]))
         if "resident_mib_after" in paced:
             lines.append(
                 f"  paced server: launch {paced['launch_to_first_chat_s']:.2f} s, resident after "
@@ -153,7 +166,8 @@ def stream_progress(run: dict[str, Any]) -> str:
         return f"{v['p50']:6.2f} {v['p99']:7.2f} {v['max']:7.2f}"
 
     return (
-        f"{run['streams']:>5} streams burst {run['burst_tokens']:>2}: {run['complete']} complete, "
+        f"{run.get('server', 'simulator'):<9} {run['streams']:>5} streams burst {run['burst_tokens']:>2}: "
+        f"{run['complete']} complete, "
         f"{run['peak_open']} open at once, {run.get('split_bursts', 0)} split reads; "
         f"gap error p50/p99/max {d('gap_error_ms')}; drift {d('lateness_ms')}; TTFT p50/p99 "
         f"{run['ttft_ms']['p50']:.0f}/{run['ttft_ms']['p99']:.0f}; CPU server {run['server_cpu_share']:.0%} "

@@ -86,6 +86,20 @@ class PinnedServer:
         self.stop()
         raise TimeoutError(f"{self.name} did not answer 200 on {path} within {timeout} s")
 
+    def wait_listening(self, *, timeout: float = 30.0) -> None:
+        """Poll until the port accepts connections (for servers whose answers take long, like streams)."""
+        deadline = self.launched_at + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited during start-up: {self.stop()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1.0).close()
+                return
+            except OSError:
+                time.sleep(0.002)
+        self.stop()
+        raise TimeoutError(f"{self.name} did not listen within {timeout} s")
+
     def stop(self) -> str:
         """Stop the server; what it wrote to stderr."""
         if self.process is None:
@@ -108,3 +122,10 @@ def simulator_command() -> list[str]:
 
 def ceiling_command(bodies: Path) -> list[str]:
     return [sys.executable, "-m", "bench.ceiling", "--bodies", str(bodies)]
+
+
+def stream_floor_command(body: Path, *, ttft_ms: float, interval_ms: float, burst: int) -> list[str]:
+    return [
+        sys.executable, "-m", "bench.stream_floor", "--body", str(body), "--ttft-ms", str(ttft_ms),
+        "--interval-ms", str(interval_ms), "--burst", str(burst),
+    ]  # fmt: skip

@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import report, stats, wrk
+from bench import report, stats, stream_floor, wrk
 from bench.streams import PacedStream, arrivals
+from simulator.latency.model import LatencyPlan, Releases
+from simulator.latency.pacing import StreamCursor
+from simulator.replies import StreamEvent, StreamEvents, TextRun
 from tests.support.server import REPO
 
 needs_tools = pytest.mark.skipif(
@@ -48,8 +51,28 @@ def test_tiny_run_measures_every_scenario_against_the_ceiling(tmp_path: Path) ->
     assert summary["chat_vs_ceiling"] > 0 and summary["embeddings_vs_ceiling"] > 0
     assert summary["launch_s"] > 0 and summary["resident_mib"] > 0
     paced = results["paced_streams"]
-    assert "skipped" in paced or paced["runs"][0]["complete"] == 4
+    assert "skipped" in paced or paced["runs"][0]["complete"] == paced["runs"][0]["floor"]["complete"] == 4
     assert "Targets:" in completed.stdout and str(output) in completed.stdout
+
+
+def test_stream_floor_releases_the_bytes_on_the_simulators_schedule() -> None:
+    events = [
+        StreamEvents([StreamEvent(b"data: {}\n\n")]),  # prompt filter results
+        StreamEvents([StreamEvent(b'data: {"delta":{"content":""}}\n\n')]),  # the role
+        StreamEvents([TextRun(b'data: {"delta":{"content":', ["a", "b", "c"], b"}}\n\n")]),
+        StreamEvents([StreamEvent(b"data: [DONE]\n\n")]),
+    ]
+    stream = StreamEvents([part for group in events for part in (group[index] for index in range(len(group)))])
+    body = stream.join()
+    for burst in (0, 2):
+        plan = LatencyPlan(0.1, 0.0, Releases(0.1, stream.token_counts(), lambda count: 0.02 * count, burst))
+        cursor = StreamCursor(stream, plan, 0.0, coalesce=0.001)  # what the simulator writes, and when
+        expected = []
+        while (deadline := cursor.deadline) is not None:
+            expected.append((deadline, cursor.take(deadline)))
+        floor = stream_floor.schedule(body, 0.1, 0.02, burst)
+        assert [at for at, _ in floor] == pytest.approx([at for at, _ in expected])
+        assert [data.split(b"\r\n", 1)[1][:-2] for _, data in floor] == [data for _, data in expected]
 
 
 def test_lua_script_sends_the_body_or_a_counter_in_it() -> None:
