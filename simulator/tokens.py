@@ -58,7 +58,7 @@ def return_freed_memory() -> None:
 
 
 def count_text(text: str, encoding_name: str) -> int:
-    return len(encoding(encoding_name).encode(text, disallowed_special=()))
+    return _len(encoding(encoding_name), text)
 
 
 def count_messages(messages: Sequence[Mapping[str, Any]], encoding_name: str) -> int:
@@ -127,5 +127,35 @@ def _count_part(enc: tiktoken.Encoding, part: Any) -> int:
     return _count_value(enc, part)
 
 
+class TokenCounts:
+    """Token counts of texts already seen, per encoding. A load test sends the same system prompt, tool
+    definitions and often the same user prompt thousands of times: a dict lookup costs a hash of the text,
+    tokenizing it a pass of the BPE. Bounded by the characters it holds (about twice that in bytes); when
+    full it starts again rather than tracking recency on every lookup."""
+
+    def __init__(self, budget_characters: int) -> None:
+        self.budget = budget_characters
+        self._by_encoding: dict[str, dict[str, int]] = {}
+        self._characters = 0
+
+    def count(self, enc: tiktoken.Encoding, text: str) -> int:
+        counts = self._by_encoding.get(enc.name)
+        if counts is None:
+            counts = self._by_encoding[enc.name] = {}
+        count = counts.get(text)
+        if count is None:
+            count = len(enc.encode_ordinary(text))  # special-token text counts as ordinary text
+            if self._characters + len(text) > self.budget:
+                self._by_encoding.clear()
+                counts = self._by_encoding[enc.name] = {}
+                self._characters = 0
+            counts[text] = count
+            self._characters += len(text)
+        return count
+
+
+COUNTS = TokenCounts(250_000)
+
+
 def _len(enc: tiktoken.Encoding, text: str) -> int:
-    return len(enc.encode(text, disallowed_special=()))
+    return COUNTS.count(enc, text)

@@ -18,11 +18,11 @@ async def config(simulator: Simulator, request: Request, body: bytes) -> Respons
         except jsonenc.JSONDecodeError:
             raise errors.invalid_json() from None
         updated = await simulator.config_store.patch(patch)
-        return json_response(updated.to_json(), headers=common_headers(request.headers, simulator.settings.region))
-    return json_response(simulator.config.to_json(), headers=common_headers(request.headers, simulator.settings.region))
+        return json_response(updated.to_json(), headers=common_headers(request, simulator.settings.region))
+    return json_response(simulator.config.to_json(), headers=common_headers(request, simulator.settings.region))
 
 
 async def save_recordings(simulator: Simulator, request: Request, body: bytes) -> Response:
     """Persist what record mode holds in memory (for RECORDING_AUTOSAVE=false)."""
     saved = await simulator.recorder().save() if simulator.recording.endpoint else 0
-    return json_response({"saved": saved}, headers=common_headers(request.headers, simulator.settings.region))
+    return json_response({"saved": saved}, headers=common_headers(request, simulator.settings.region))

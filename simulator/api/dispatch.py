@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from simulator import errors
 from simulator.api.auth import authenticate
+from simulator.api.headers import header_map
 from simulator.api.responses import common_headers, error_response
 from simulator.app import Simulator
 from simulator.errors import OpenAIError
@@ -25,21 +26,21 @@ async def dispatch(
     """Run `endpoint`, turning every refusal into an AOAI-shaped error and every crash into a clean 500."""
     try:
         if auth:
-            authenticate(request.headers, simulator.api_key)
+            authenticate(header_map(request), simulator.api_key)
         if request.method not in methods:
             raise errors.method_not_allowed(request.method)
         body = await read_body(request, simulator.settings.max_body_bytes)
         return await endpoint(simulator, request, body)
     except OpenAIError as error:
-        return error_response(error, common_headers(request.headers, simulator.settings.region))
+        return error_response(error, common_headers(request, simulator.settings.region))
     except Exception:
         logger.exception("unexpected error answering %s %s", request.method, request.url.path)
-        return error_response(errors.internal_error(), common_headers(request.headers, simulator.settings.region))
+        return error_response(errors.internal_error(), common_headers(request, simulator.settings.region))
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refusing with 413 as soon as it passes `limit` (before reading it all when announced)."""
-    announced = request.headers.get("content-length", "")
+    announced = header_map(request).get("content-length", "")
     if announced.isdigit() and int(announced) > limit:
         raise errors.payload_too_large(limit)
     chunks: list[bytes] = []

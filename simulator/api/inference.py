@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from simulator import errors, jsonenc
 from simulator.api.dispatch import Endpoint
+from simulator.api.headers import header_map
 from simulator.api.responses import common_headers, reply_response
 from simulator.app import Simulator
 from simulator.context import OpenAIRequest, Surface
@@ -37,14 +38,14 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
             method=request.method,
             path=request.scope["path"],
             query=request.scope["query_string"].decode("latin-1"),
-            headers=request.headers,
+            headers=header_map(request),
             body=body,
             raw_body=raw_body,
             api_version=api_version,
             received_at=received_at,
         )
         reply = await simulator.answer(parsed)
-        headers = common_headers(request.headers, simulator.settings.region)
+        headers = common_headers(request, simulator.settings.region)
         headers["x-ms-deployment-name"] = deployment.name
         return reply_response(reply, headers)
 

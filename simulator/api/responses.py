@@ -7,10 +7,12 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Coroutine, Mapping
 from typing import Any
 
+from starlette.requests import HTTPConnection
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from simulator import sse
+from simulator.api.headers import header_map
 from simulator.errors import OpenAIError
 from simulator.jsonenc import dumps
 from simulator.latency.pacing import PacedEvents, Write
@@ -19,10 +21,10 @@ from simulator.replies import JsonReply, Reply, StreamReply
 JSON = "application/json"
 
 
-def common_headers(request_headers: Mapping[str, str], region: str) -> dict[str, str]:
+def common_headers(request: HTTPConnection, region: str) -> dict[str, str]:
     request_id = _request_id()
     headers = {"apim-request-id": request_id, "x-request-id": request_id, "x-ms-region": region}
-    client_id = request_headers.get("x-ms-client-request-id")
+    client_id = header_map(request).get("x-ms-client-request-id")
     if client_id:
         headers["x-ms-client-request-id"] = client_id
     return headers

@@ -21,9 +21,7 @@ async def list_models(simulator: Simulator, request: Request, body: bytes) -> Re
         {"id": name, "object": "model", "created": MODELS_CREATED, "owned_by": "system", "model": d.model.name}
         for name, d in sorted(simulator.deployments.defined.items())
     ]
-    return json_response(
-        {"object": "list", "data": data}, headers=common_headers(request.headers, simulator.settings.region)
-    )
+    return json_response({"object": "list", "data": data}, headers=common_headers(request, simulator.settings.region))
 
 
 async def not_found(simulator: Simulator, request: Request, body: bytes) -> Response:

@@ -124,13 +124,17 @@ def _characters(value: Any) -> int:
     kind = type(value)
     if kind is str:
         return len(value)
+    total = 0
     if kind is list:
-        return sum(map(_characters, value))
-    if kind is dict:
-        return sum(_characters(item) for key, item in value.items() if key != "role" and key != "type")
-    if kind is int:
-        return CHARACTERS_PER_TOKEN  # a token id
-    return 0
+        for item in value:
+            total += len(item) if type(item) is str else _characters(item)
+    elif kind is dict:
+        for key, item in value.items():
+            if key != "role" and key != "type":
+                total += len(item) if type(item) is str else _characters(item)
+    elif kind is int:
+        total = CHARACTERS_PER_TOKEN  # a token id
+    return total
 
 
 # --- answers -----------------------------------------------------------------------------------------------

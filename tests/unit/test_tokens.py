@@ -1,4 +1,4 @@
-from simulator.tokens import count_messages, count_text, count_tools
+from simulator.tokens import TokenCounts, count_messages, count_text, count_tools, encoding
 
 WEATHER_TOOL = {
     "type": "function",
@@ -65,3 +65,13 @@ def test_tool_definitions_add_tokens() -> None:
     assert count_tools([WEATHER_TOOL], "o200k_base") > 20
     assert count_tools([WEATHER_TOOL], "cl100k_base") == count_tools([WEATHER_TOOL], "o200k_base") + 3
     assert count_tools([], "o200k_base") == 0
+
+
+def test_kept_counts_match_the_tokenizer_and_stay_within_their_budget() -> None:
+    enc = encoding("o200k_base")
+    counts = TokenCounts(budget_characters=40)
+    texts = ["You are a helpful assistant.", "<|endoftext|> is text here", "x" * 30]
+    for text in texts * 2:
+        assert counts.count(enc, text) == len(enc.encode(text, disallowed_special=()))
+    assert counts._characters <= 40  # the third text did not fit with the others: it started again
+    assert counts.count(encoding("cl100k_base"), texts[0]) == len(encoding("cl100k_base").encode(texts[0]))
