@@ -35,7 +35,6 @@ import random
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from simulator.generators import lorem
@@ -413,6 +412,8 @@ def _bounds(schema: Mapping[str, Any], limits: Limits, *, integer: bool) -> tupl
 
 def _multiple_within(low: float, high: float, step: float, rng: random.Random, *, integer: bool = False) -> float:
     """A multiple of `step` in [low, high] that also divides cleanly in binary floating point."""
+    from decimal import Decimal  # only schemas with multipleOf need it: not loaded in every process
+
     exact = Decimal(str(step))
     first, last = math.ceil(Decimal(str(low)) / exact), math.floor(Decimal(str(high)) / exact)
 

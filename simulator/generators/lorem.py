@@ -108,14 +108,17 @@ def _build_corpus() -> tuple[tuple[str, ...], tuple[int, ...]]:
     rng = random.Random(CORPUS_SEED)
     pieces: list[str] = []
     starts: list[int] = []
+    # Every piece is one of a few hundred strings: share them rather than hold 8,192 copies in every process.
+    spaced = {word: " " + word for word in WORDS}
+    opening = {word: " " + word.capitalize() for word in WORDS}
     while len(pieces) < CORPUS_SIZE:
         starts.append(len(pieces))
         words = [rng.choice(WORDS) for _ in range(rng.randint(5, 16))]
-        pieces.append(" " + words[0].capitalize())
+        pieces.append(opening[words[0]])
         for index, word in enumerate(words[1:], start=1):
             if index > 2 and index < len(words) - 2 and rng.random() < 0.08:
                 pieces.append(",")
-            pieces.append(" " + word)
+            pieces.append(spaced[word])
         pieces.append(".")
     return tuple(pieces), tuple(starts)
 
