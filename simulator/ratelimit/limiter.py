@@ -102,6 +102,8 @@ class RateLimiter:
         # period; exact (memory) limiting goes to the store on every request, which costs nothing there.
         self._ahead = self._fraction > 0
         self._trust_seconds = self.config.lease_seconds if self._ahead else 0.0
+        # Exact limiting in this process's memory needs no coroutine or lease: the store, when it is that.
+        self._in_place = store if isinstance(store, MemoryStore) and not self._ahead else None
         self._guard = StoreGuard(self.config.failure_mode, self.config.store_timeout, self.config.retry_interval, clock)
         self._ledgers: dict[str, _Ledger] = {}
         self._limits_by_name: dict[str, tuple[Deployment, policy.Limits | None]] = {}
@@ -140,11 +142,14 @@ class RateLimiter:
         if limits is None:
             return Admission()
         now = self._clock()
+        if self._in_place and type(limits) is StandardLimits:  # the local default: charged in place, at once
+            cost = min(policy.token_cost(request), limits.tokens_per_minute)
+            outcome = leases.charge_standard(self._in_place.state(request.deployment.name), now, limits, cost)
+            if type(outcome) is tuple:
+                return Admission(policy.standard_headers(limits, *outcome))
+            raise self._refuse(request, outcome, limits)  # type: ignore[arg-type]
         cost = _cost(request, limits)
         if not self._ahead and isinstance(limits, StandardLimits):
-            if isinstance(self._store, MemoryStore):  # the local default: charge in place, synchronously
-                outcome = leases.charge_standard(self._store.state(request.deployment.name), now, limits, int(cost))
-                return self._exact_admission(request, outcome, limits)
             return await self._admit_exactly(request, limits, int(cost), now)
         ledger = self._ledgers.get(request.deployment.name)
         if ledger is None:

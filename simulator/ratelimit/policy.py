@@ -141,11 +141,10 @@ def _characters(value: Any) -> int:
 
 
 def standard_headers(limits: StandardLimits, remaining_requests: int, remaining_tokens: int) -> dict[str, str]:
-    return {
-        **_limit_headers(limits.requests_per_window, limits.tokens_per_minute),
-        "x-ratelimit-remaining-requests": str(max(0, remaining_requests)),
-        "x-ratelimit-remaining-tokens": str(max(0, remaining_tokens)),
-    }
+    headers = _limit_headers(limits.requests_per_window, limits.tokens_per_minute).copy()
+    headers["x-ratelimit-remaining-requests"] = str(remaining_requests if remaining_requests > 0 else 0)
+    headers["x-ratelimit-remaining-tokens"] = str(remaining_tokens if remaining_tokens > 0 else 0)
+    return headers
 
 
 @functools.lru_cache(maxsize=1024)
