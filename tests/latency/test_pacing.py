@@ -136,9 +136,11 @@ async def test_a_write_that_must_wait_holds_the_stream_until_it_is_through() -> 
         written.append(data)
         return gate if len(written) == 1 else None  # the reader is slow once
 
-    delivery = pacer.deliver(paced(pacer, 3, 0.001), write)
-    await asyncio.sleep(0.03)
-    assert len(written) == 1 and not delivery.finished.done()
+    delivery = pacer.deliver(paced(pacer, 3, 0.02), write)
+    while not written:
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.1)  # both later events fall due meanwhile
+    assert written == [b"data: 0\n\n"] and not delivery.finished.done()
     gate.set_result(None)
     await delivery.finished
     assert written[1:] == [b"data: 1\n\ndata: 2\n\n"]  # overdue by then: they go out together
