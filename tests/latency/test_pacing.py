@@ -130,15 +130,16 @@ async def test_stopped_delivery_writes_nothing_more() -> None:
 async def test_a_write_that_must_wait_holds_the_stream_until_it_is_through() -> None:
     pacer = Pacer(TickTimer(), coalesce=0)
     gate = asyncio.get_running_loop().create_future()
+    first = asyncio.Event()
     written: list[bytes] = []
 
     def write(data: bytes) -> asyncio.Future[None] | None:
         written.append(data)
+        first.set()
         return gate if len(written) == 1 else None  # the reader is slow once
 
     delivery = pacer.deliver(paced(pacer, 3, 0.02), write)
-    while not written:
-        await asyncio.sleep(0.005)
+    await first.wait()
     await asyncio.sleep(0.1)  # both later events fall due meanwhile
     assert written == [b"data: 0\n\n"] and not delivery.finished.done()
     gate.set_result(None)
