@@ -137,7 +137,7 @@ class Delivery:
                 self.finished.set_result(None)
                 return
             now = self._timer.now()
-            if deadline > now:
+            if deadline > now + self._timer.tick / 2:  # a tick's callback may run up to half a tick early
                 self._timer.call_at(deadline, self.release)
                 return
             try:
