@@ -156,3 +156,9 @@ def test_summary_compares_each_scenario_with_its_ceiling_round_by_round() -> Non
     assert figures["chat_vs_ceiling"] == pytest.approx(0.45)  # median of 0.5 and 0.4
     assert figures["scenarios"]["chat"]["simulator_spread"] == pytest.approx(180 / 410)
     assert figures["limited_vs_chat"] == pytest.approx(360 / 410) and figures["limiter_active"]
+    long = {"minute_1": {"requests_per_s": 400.0}, "minute_6": {"requests_per_s": 380.0}}
+    throughput["long"] = {**long, "unlimited_after": {"requests_per_s": 400.0}}
+    figures = report.summarise({"throughput": throughput})
+    assert figures["long_minute6_vs_minute1"] == pytest.approx(0.95)
+    assert figures["long_minute6_vs_chat"] == pytest.approx(0.95)  # against chat measured at the same time
+    assert figures["long_minute6_vs_first_chat"] == pytest.approx(380 / 410)
