@@ -116,8 +116,8 @@ class PacedEvents:
 
 
 class Delivery:
-    """One stream written from timer callbacks; `finished` completes when it has all been written, fails with
-    what a write raised, and `stop()` (the client left) ends it at its next release."""
+    """One stream written from timer callbacks; `finished` completes when it has all been written or `stop()`
+    was called (the client left), and fails with what a write raised."""
 
     __slots__ = ("_cursor", "_timer", "_write", "finished")
 
@@ -150,11 +150,14 @@ class Delivery:
                 return
 
     def _written(self, write: asyncio.Future[object]) -> None:
-        if write.cancelled() or write.exception() is not None:
-            if not self.finished.done():
-                self.finished.set_exception(write.exception() or asyncio.CancelledError())
+        if self.finished.done():
             return
-        self.release()
+        if write.cancelled():
+            self.finished.cancel()
+        elif (error := write.exception()) is not None:
+            self.finished.set_exception(error)
+        else:
+            self.release()
 
 
 class Pacer:

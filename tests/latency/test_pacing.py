@@ -147,6 +147,16 @@ async def test_a_write_that_must_wait_holds_the_stream_until_it_is_through() -> 
     assert written[1:] == [b"data: 1\n\ndata: 2\n\n"]  # overdue by then: they go out together
 
 
+async def test_a_write_cancelled_while_waiting_cancels_the_delivery() -> None:
+    pacer = Pacer(TickTimer())
+    gate = asyncio.get_running_loop().create_future()
+    delivery = pacer.deliver(paced(pacer, 2, 0.001), lambda data: gate)
+    await asyncio.sleep(0.01)
+    gate.cancel()  # the server shut down while the reader was slow
+    with pytest.raises(asyncio.CancelledError):
+        await delivery.finished
+
+
 async def test_a_failing_write_fails_the_delivery() -> None:
     pacer = Pacer(TickTimer())
 
