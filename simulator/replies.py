@@ -52,10 +52,7 @@ class TextRun:
         return StreamEvent(self.head + orjson.dumps(self.texts[index]) + self.tail, tokens)
 
     def join(self, start: int, end: int) -> bytes:
-        texts = self.texts[start:end]
-        if len(texts) == 1:
-            return self.head + orjson.dumps(texts[0]) + self.tail
-        return self.head + self._between.join([orjson.dumps(text) for text in texts]) + self.tail
+        return self.head + self._between.join(map(orjson.dumps, self.texts[start:end])) + self.tail
 
     def token_counts(self) -> list[int]:
         return [1] * len(self.texts) if self.weights is None else list(self.weights)
@@ -106,8 +103,17 @@ class StreamEvents(Sequence[StreamEvent]):
 
     def join(self, start: int = 0, end: int | None = None) -> bytes:
         """The bytes of events `start` to `end` (exclusive; None: to the last), as one write."""
+        ends = self._ends
         end = len(self) if end is None else min(end, len(self))
-        position = bisect.bisect_right(self._ends, start)
+        if start >= end:
+            return b""
+        position = bisect.bisect_right(ends, start)
+        if position < len(ends) and end <= ends[position]:  # within one part: what a release usually is
+            part = self._parts[position]
+            if type(part) is StreamEvent:
+                return part.data
+            offset = ends[position - 1] if position else 0
+            return part.join(start - offset, end - offset)
         chunks = []
         while start < end:
             part, first = self._parts[position], start - (self._ends[position - 1] if position else 0)

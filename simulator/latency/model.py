@@ -101,31 +101,36 @@ class Releases(Sequence[float]):
 
     def groups(self) -> Iterator[tuple[float, int, int]]:
         """(release, first event, event after the last) for each group of events released together."""
-        while len(self._known) < len(self):
-            start = len(self._known)
-            self._advance()
-            yield self._known[start], start, len(self._known)
+        known, count = self._known, len(self._tokens)
+        while len(known) < count:
+            yield self._advance()
 
-    def _advance(self) -> None:
+    def _advance(self) -> tuple[float, int, int]:
         """Plan the next event, or with bursts, the next burst: a burst's end is one draw for all its tokens,
         as a chunk of several tokens is."""
-        tokens, start = self._tokens, len(self._known)
+        tokens, known, burst = self._tokens, self._known, self._burst
+        start = len(known)
         last = len(tokens) - 1
         index, pending = start, tokens[start]
-        while pending < self._burst and index < last:
+        while pending < burst and index < last:
             index += 1
             pending += tokens[index]
         if pending:
             self._now += self._output(pending - 1 if self._produced == 0 else pending)
             self._produced += pending
-        self._known.extend([self._now] * (index + 1 - start))
+        now = self._now
+        known.extend([now] * (index + 1 - start))
+        return now, start, index + 1
 
 
 def release_groups(offsets: Sequence[float]) -> Iterator[tuple[float, int, int]]:
     """(release, first event, event after the last) for each run of events released at the same moment."""
     if isinstance(offsets, Releases):
-        yield from offsets.groups()
-        return
+        return offsets.groups()
+    return _equal_runs(offsets)
+
+
+def _equal_runs(offsets: Sequence[float]) -> Iterator[tuple[float, int, int]]:
     start = 0
     for index in range(1, len(offsets) + 1):
         if index == len(offsets) or offsets[index] != offsets[start]:

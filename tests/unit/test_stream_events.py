@@ -40,7 +40,9 @@ def test_indexing_gives_each_event_as_if_encoded_whole() -> None:
         events[8]
 
 
-@pytest.mark.parametrize(("start", "end"), [(0, 8), (0, 1), (1, 3), (2, 6), (3, 4), (5, 8), (7, 8), (6, 20)])
+@pytest.mark.parametrize(
+    ("start", "end"), [(0, 8), (0, 1), (1, 3), (2, 6), (3, 4), (5, 8), (7, 8), (6, 20), (2, 2), (8, 8)]
+)
 def test_join_is_the_events_bytes_back_to_back(start: int, end: int) -> None:
     assert sample().join(start, end) == b"".join(event.data for event in spelled_out()[start:end])
 
