@@ -142,13 +142,10 @@ class RateLimiter:
         if limits is None:
             return Admission()
         now = self._clock()
-        if self._in_place and type(limits) is StandardLimits:  # the local default: charged in place, at once
-            cost = min(policy.token_cost(request), limits.tokens_per_minute)
-            outcome = leases.charge_standard(self._in_place.state(request.deployment.name), now, limits, cost)
-            if type(outcome) is tuple:
-                return Admission(policy.standard_headers(limits, *outcome))
-            raise self._refuse(request, outcome, limits)  # type: ignore[arg-type]
         cost = _cost(request, limits)
+        if self._in_place and type(limits) is StandardLimits:  # the local default: charged in place, at once
+            outcome = leases.charge_standard(self._in_place.state(request.deployment.name), now, limits, int(cost))
+            return self._exact_admission(request, outcome, limits)
         if not self._ahead and isinstance(limits, StandardLimits):
             return await self._admit_exactly(request, limits, int(cost), now)
         ledger = self._ledgers.get(request.deployment.name)
