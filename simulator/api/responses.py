@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Coroutine, Mapping
 from typing import Any
 
 from starlette.requests import HTTPConnection
@@ -88,12 +88,14 @@ class EventStreamResponse(StreamingResponse):
     def __init__(self, reply: StreamReply, headers: Mapping[str, str]) -> None:
         self.status_code = reply.status
         self.background = None
-        self.media_type = sse.MEDIA_TYPE
         self.whole = reply.events.join() if reply.source is None and reply.events is not None else b""
         self.source = reply.source
-        # StreamingResponse's contract, for hosts and tests that read the body themselves.
-        self.body_iterator = reply.source if reply.source is not None else _once(self.whole)
         self.raw_headers = encode_headers(headers, _SSE_BYTES, None)
+
+    @property  # type: ignore[override]
+    def body_iterator(self) -> AsyncIterable[bytes]:
+        """StreamingResponse's contract, for hosts and tests that read the body themselves."""
+        return self.source if self.source is not None else _once(self.whole)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
