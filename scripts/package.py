@@ -15,7 +15,6 @@ Encodings come from `$TIKTOKEN_CACHE_DIR` when it is set, else tiktoken download
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -27,12 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_FOLDER = Path("simulator") / "tiktoken_cache"
-
-# The encodings the model catalogue uses, at the URLs tiktoken_ext.openai_public loads them from.
-ENCODING_URLS = {
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-}
+sys.path.insert(0, str(ROOT))
+from simulator.tokens import ENCODING_URLS, cache_key  # noqa: E402  (the catalogue's encodings, tiktoken's names)
 
 REQUIRED = ("function_app.py", "host.json", "requirements.txt", "simulator")
 OPTIONAL = ("extensions", "recordings")
@@ -44,11 +39,6 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the
 
 class PackagingError(RuntimeError):
     """The source tree or the encodings cannot make a deployable package."""
-
-
-def cache_key(url: str) -> str:
-    """File name tiktoken gives a cached download (tiktoken.load.read_file_cached)."""
-    return hashlib.sha1(url.encode()).hexdigest()
 
 
 def cache_files() -> dict[str, str]:

@@ -12,6 +12,7 @@ from dotenv import load_dotenv
 from simulator.app import Simulator, configure_logging
 from simulator.server import create_app
 from simulator.settings import Settings, SettingsError
+from simulator.tokens import EncodingsUnavailableError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         configure_logging(settings.log_level)
         simulator = Simulator.from_settings(settings)
-    except SettingsError as error:
-        print(f"aoai-simulator: configuration error: {error}", file=sys.stderr)
+    except (SettingsError, EncodingsUnavailableError) as error:
+        print(f"aoai-simulator: cannot start: {error}", file=sys.stderr)
         return 2
     # A generated key is shown once, here, so the user can call the simulator; a configured one never is.
     key = simulator.api_key if settings.api_key is None else "from SIMULATOR_API_KEY"

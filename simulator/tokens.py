@@ -1,7 +1,8 @@
 """Token counting with tiktoken, as the OpenAI cookbook counts chat prompts.
 
-tiktoken downloads encodings on first use unless `TIKTOKEN_CACHE_DIR` holds them; the simulator
-pre-seeds that directory from the copies it ships (see docs/offline.md), so it never needs the internet.
+tiktoken downloads encodings on first use unless `TIKTOKEN_CACHE_DIR` holds them; the simulator points it
+at the copies a package ships (README, "Offline tokenizers"), and checks at start-up that every encoding can
+be had, so that a closed network is a clear start-up error rather than a 500 for every request.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import contextlib
 import ctypes
 import functools
 import gc
+import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import tiktoken
+import tiktoken.load
 
 # Cookbook overheads (num_tokens_from_messages / num_tokens_for_tools).
 TOKENS_PER_MESSAGE = 3
@@ -29,6 +32,21 @@ _TOOL_OVERHEADS = {
 }
 
 BUNDLED_CACHE = Path(__file__).parent / "tiktoken_cache"
+# The encodings the model catalogue uses, at the URLs tiktoken_ext.openai_public loads them from.
+ENCODING_URLS = {
+    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+}
+_available: set[str] = set()
+
+
+class EncodingsUnavailableError(RuntimeError):
+    """An encoding is neither in tiktoken's cache nor downloadable: the simulator cannot count tokens."""
+
+
+def cache_key(url: str) -> str:
+    """File name tiktoken gives a cached download (tiktoken.load.read_file_cached)."""
+    return hashlib.sha1(url.encode()).hexdigest()
 
 
 def use_bundled_cache() -> None:
@@ -36,6 +54,29 @@ def use_bundled_cache() -> None:
     chosen = "TIKTOKEN_CACHE_DIR" in os.environ or "DATA_GYM_CACHE_DIR" in os.environ
     if not chosen and any(BUNDLED_CACHE.glob("[0-9a-f]" * 8 + "*")):
         os.environ["TIKTOKEN_CACHE_DIR"] = str(BUNDLED_CACHE)
+
+
+def require_encodings() -> None:
+    """Make sure every encoding can be loaded before a request needs one: read from tiktoken's cache, or
+    downloaded into it as tiktoken would on first use. Checked once per process."""
+    missing = {}
+    for name, url in ENCODING_URLS.items():
+        if name in _available:
+            continue
+        try:
+            tiktoken.load.read_file_cached(url)
+        except Exception as error:  # requests' ConnectionError, OSError, a proxy's HTTPError: all mean "not here"
+            missing[name] = type(error).__name__
+        else:
+            _available.add(name)
+    if missing:
+        cache = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or "tiktoken's default"
+        names = ", ".join(f"{name} ({reason})" for name, reason in missing.items())
+        raise EncodingsUnavailableError(
+            f"the tiktoken encodings {names} are not in the cache ({cache}) and could not be downloaded. Set "
+            "TIKTOKEN_CACHE_DIR to a folder holding them, or run `python scripts/package.py --seed-only` where "
+            "they can be fetched (README: Offline tokenizers)"
+        )
 
 
 @functools.cache

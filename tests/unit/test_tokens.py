@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from simulator.tokens import TokenCounts, count_messages, count_text, count_tools, encoding
 
 WEATHER_TOOL = {
@@ -75,3 +80,26 @@ def test_kept_counts_match_the_tokenizer_and_stay_within_their_budget() -> None:
         assert counts.count(enc, text) == len(enc.encode(text, disallowed_special=()))
     assert counts._characters <= 40  # the third text did not fit with the others: it started again
     assert counts.count(encoding("cl100k_base"), texts[0]) == len(encoding("cl100k_base").encode(texts[0]))
+
+
+def test_start_without_reachable_encodings_is_a_clear_error(tmp_path: Path) -> None:
+    """A closed network and an empty cache: the local host refuses to start and says what to do, instead of
+    answering 500 to every request."""
+    env = {key: value for key, value in os.environ.items() if key not in ("DATA_GYM_CACHE_DIR", "NO_PROXY", "no_proxy")}
+    env.update(
+        TIKTOKEN_CACHE_DIR=str(tmp_path / "empty-cache"),
+        HTTPS_PROXY="http://127.0.0.1:9",  # nothing listens there: every download is refused at once
+        SIMULATOR_API_KEY="test-key",
+    )
+    started = subprocess.run(
+        [sys.executable, "-m", "simulator", "--port", "0", "--env-file", str(tmp_path / "none.env")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert started.returncode == 2
+    assert "cannot start: the tiktoken encodings cl100k_base" in started.stderr
+    assert "o200k_base" in started.stderr and "TIKTOKEN_CACHE_DIR" in started.stderr
+    assert "Traceback" not in started.stderr
