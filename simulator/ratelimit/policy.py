@@ -70,12 +70,18 @@ def limits_for(deployment: Deployment) -> Limits | None:
 # --- costs -------------------------------------------------------------------------------------------------
 
 
+_ALLOWANCE_KEYS = ("max_completion_tokens", "max_tokens", "max_output_tokens")  # the first positive one counts
+_PROMPT_KEYS = ("messages", "prompt", "input")
+
+
 def answer_allowance(request: OpenAIRequest) -> int:
     """Completion tokens the request may produce: max_tokens (times n / best_of) or the model's default."""
     body = request.body
-    cap = _positive_int(body.get("max_completion_tokens")) or _positive_int(body.get("max_tokens"))
-    cap = cap or _positive_int(body.get("max_output_tokens"))
-    if cap is None:
+    for key in _ALLOWANCE_KEYS:
+        cap = body.get(key)
+        if type(cap) is int and cap > 0:
+            break
+    else:
         return request.model.default_token_cost
     if "n" not in body and "best_of" not in body:
         return cap
@@ -86,7 +92,7 @@ def answer_allowance(request: OpenAIRequest) -> int:
 def prompt_characters(request: OpenAIRequest) -> int:
     """Characters of the prompt as AOAI's estimate counts them (token ids count as four characters each)."""
     body = request.body
-    for key in ("messages", "prompt", "input"):
+    for key in _PROMPT_KEYS:
         if key in body:
             return _characters(body[key])
     return 0
@@ -94,10 +100,9 @@ def prompt_characters(request: OpenAIRequest) -> int:
 
 def token_cost(request: OpenAIRequest) -> int:
     """Tokens charged against a Standard deployment's TPM when the request arrives (DESIGN.md §4)."""
-    prompt = 0
     if request.model.charges_prompt_characters:
-        prompt = math.ceil(prompt_characters(request) / CHARACTERS_PER_TOKEN)
-    return prompt + answer_allowance(request)
+        return -(-prompt_characters(request) // CHARACTERS_PER_TOKEN) + answer_allowance(request)
+    return answer_allowance(request)
 
 
 def provisioned_estimate(request: OpenAIRequest, limits: ProvisionedLimits) -> float:
