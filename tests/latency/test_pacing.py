@@ -90,6 +90,29 @@ async def test_tick_timer_wakes_within_a_tick_of_the_deadline() -> None:
     assert max(woken) < 0.05  # generous: the CI machine is shared
 
 
+def test_tick_timer_never_fires_before_its_tick_on_uvloop() -> None:
+    """uvloop's clock is whole milliseconds: a deadline converted through it came up to a millisecond early,
+    and a release woken that early had to be scheduled again (two callbacks per release under load)."""
+    uvloop = pytest.importorskip("uvloop")
+    timer = TickTimer(tick=0.001)
+    early: list[float] = []
+
+    def work(seconds: float) -> None:  # a busy loop: time passes between the loop's clock reading and the next turn
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            pass
+
+    async def main() -> None:
+        for i in range(60):
+            work(0.0007 * (i % 3))
+            deadline = time.monotonic() + 0.003 + 0.0001 * (i % 10)
+            await timer.wait_until(deadline)
+            early.append(round(deadline / timer.tick) * timer.tick - time.monotonic())
+
+    uvloop.run(main())
+    assert max(early) <= 0.0  # woken in the deadline's tick or later, never before it
+
+
 async def test_tick_timer_ignores_cancelled_waiters() -> None:
     timer = TickTimer()
     waiter = asyncio.ensure_future(timer.wait_until(time.monotonic() + 0.005))
