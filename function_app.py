@@ -5,18 +5,24 @@ worker inspects them to pick the HTTP streams (FastAPI) request and response typ
 """
 
 import asyncio
+import logging
 
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, Response
 
 from simulator.api.dispatch import dispatch
+from simulator.api.responses import error_response
 from simulator.api.routes import ALL_METHODS, ROUTES, Route
 from simulator.app import Simulator, configure_logging
-from simulator.settings import Settings
+from simulator.errors import OpenAIError
+from simulator.settings import Settings, SettingsError
+from simulator.tokens import EncodingsUnavailableError
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+logger = logging.getLogger("simulator.function_app")
 
 _simulator: Simulator | None = None
+_cannot_start: OpenAIError | None = None
 _starting = asyncio.Lock()
 
 
@@ -34,9 +40,26 @@ async def get_simulator() -> Simulator:
     return _simulator
 
 
+async def started_simulator() -> Simulator | OpenAIError:
+    """The simulator, or the AOAI-shaped 500 that every request gets when it cannot start (a bad setting,
+    no tokenizer files). App settings are read at start, and changing one restarts the app: the failure is
+    kept rather than tried again on every request, and logged once."""
+    global _cannot_start
+    if _cannot_start is None:
+        try:
+            return await get_simulator()
+        except (SettingsError, EncodingsUnavailableError) as error:
+            logger.error("aoai-simulator cannot start: %s", error)
+            _cannot_start = OpenAIError(500, "InternalServerError", f"The simulator cannot start: {error}")
+    return _cannot_start
+
+
 def _register(route: Route) -> None:
     async def handler(req: Request) -> Response:
-        return await dispatch(await get_simulator(), req, route.endpoint, route.methods, auth=route.auth)
+        simulator = await started_simulator()
+        if isinstance(simulator, OpenAIError):
+            return error_response(simulator)
+        return await dispatch(simulator, req, route.endpoint, route.methods, auth=route.auth)
 
     handler.__name__ = handler.__qualname__ = route.name
     decorated = app.route(route=route.function_route, methods=list(ALL_METHODS))(handler)

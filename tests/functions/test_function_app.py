@@ -113,3 +113,16 @@ async def test_the_catch_all_answers_health_checks_at_the_root() -> None:
     """An empty Functions route may not register as `/`; the catch-all `{*path}` then receives it."""
     response = await _functions()["not_found"].get_user_function()(_request("GET", "/", headers={"api-key": ""}))
     assert response.status_code == 200 and json.loads(response.body)["status"] == "ok"
+
+
+async def test_a_simulator_that_cannot_start_answers_an_aoai_shaped_500(monkeypatch) -> None:
+    monkeypatch.setattr(function_app, "_cannot_start", None)
+    monkeypatch.setenv("SIMULATOR_MODE", "sideways")
+    handler = _functions()["v1_chat_completions"].get_user_function()
+    for _ in range(2):  # the failure is kept, not retried per request
+        response = await handler(_request("POST", "/openai/v1/chat/completions", b"{}"))
+        assert response.status_code == 500
+        error = json.loads(response.body)["error"]
+        assert error["code"] == "InternalServerError"
+        assert error["message"].startswith("The simulator cannot start: ") and "SIMULATOR_MODE" in error["message"]
+    assert function_app._simulator is None
