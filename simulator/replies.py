@@ -5,9 +5,11 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from typing import Any, overload
+from typing import Any
 
 import orjson
+
+from simulator.sequences import ComputedSequence
 
 
 @dataclasses.dataclass(slots=True)
@@ -58,13 +60,14 @@ class TextRun:
         return [1] * len(self.texts) if self.weights is None else list(self.weights)
 
 
-class StreamEvents(Sequence[StreamEvent]):
+class StreamEvents(ComputedSequence[StreamEvent]):
     """A generated stream's events, in order: single events and runs of content chunks (`TextRun`).
 
     Indexing gives `StreamEvent`s; what sends the stream asks for the bytes of a range at once (`join`).
     """
 
     __slots__ = ("_ends", "_parts")
+    item_name = "stream event"
 
     def __init__(self, parts: Iterable[StreamEvent | TextRun] = ()) -> None:
         self._parts: list[StreamEvent | TextRun] = []
@@ -81,19 +84,7 @@ class StreamEvents(Sequence[StreamEvent]):
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
 
-    @overload
-    def __getitem__(self, index: int) -> StreamEvent: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[StreamEvent]: ...
-
-    def __getitem__(self, index: int | slice) -> StreamEvent | list[StreamEvent]:
-        if isinstance(index, slice):
-            return [self[position] for position in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("stream event index out of range")
+    def _item(self, index: int) -> StreamEvent:
         part, offset = self._locate(index)
         return part if isinstance(part, StreamEvent) else part.event(offset)
 

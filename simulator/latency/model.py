@@ -14,13 +14,13 @@ import functools
 import math
 import random
 from collections.abc import Callable, Iterator, Sequence
-from typing import overload
 
 from simulator.context import OpenAIRequest
 from simulator.deployments import Deployment
 from simulator.latency.config import OPERATION_KEYS, LatencyConfig
 from simulator.latency.profile import FAMILY_DEFAULTS, LatencyProfile, family_of
 from simulator.models import Operation
+from simulator.sequences import ComputedSequence
 
 _OPERATION_NAMES = {operation: key for key, operation in OPERATION_KEYS.items()}
 MEGABYTE = 1024 * 1024
@@ -53,7 +53,7 @@ class LatencyPlan:
         return cls(offsets[0] if offsets else 0.0, 0.0, tuple(offsets))
 
 
-class Releases(Sequence[float]):
+class Releases(ComputedSequence[float]):
     """When each event of a stream is released, in seconds after the request arrived, drawn only as the stream
     reaches it: a long answer's plan then costs nothing up front, and 8 bytes per event while it is held.
 
@@ -64,6 +64,7 @@ class Releases(Sequence[float]):
     """
 
     __slots__ = ("_burst", "_known", "_now", "_output", "_produced", "_tokens")
+    item_name = "release"
 
     def __init__(
         self, ttft: float, chunk_tokens: Sequence[int], output: Callable[[int], float], burst_tokens: int = 0
@@ -78,19 +79,7 @@ class Releases(Sequence[float]):
     def __len__(self) -> int:
         return len(self._tokens)
 
-    @overload
-    def __getitem__(self, index: int) -> float: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[float]: ...
-
-    def __getitem__(self, index: int | slice) -> float | list[float]:
-        if isinstance(index, slice):
-            return [self[position] for position in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("release index out of range")
+    def _item(self, index: int) -> float:
         while len(self._known) <= index:
             self._advance()
         return self._known[index]
