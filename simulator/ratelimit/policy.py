@@ -100,9 +100,10 @@ def prompt_characters(request: OpenAIRequest) -> int:
 
 def token_cost(request: OpenAIRequest) -> int:
     """Tokens charged against a Standard deployment's TPM when the request arrives (DESIGN.md §4)."""
+    prompt = 0
     if request.model.charges_prompt_characters:
-        return -(-prompt_characters(request) // CHARACTERS_PER_TOKEN) + answer_allowance(request)
-    return answer_allowance(request)
+        prompt = math.ceil(prompt_characters(request) / CHARACTERS_PER_TOKEN)
+    return prompt + answer_allowance(request)
 
 
 def provisioned_estimate(request: OpenAIRequest, limits: ProvisionedLimits) -> float:
