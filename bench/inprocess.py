@@ -1,10 +1,15 @@
 """The app's own cost per request, without an HTTP server: the bench's scenarios sent straight to the ASGI app.
 
     python -m bench.inprocess [--scenario chat] [--requests 20000] [--profile] [--max-tokens 50]
+    python -m bench.inprocess --paced 2000 [--burst 10] [--max-tokens 250] [--ramp 0.8]
 
 Reports µs of CPU per request for each scenario. `--profile` runs cProfile over the same loop and prints the
 functions that took the most time, which is where hot-path waste shows first. The HTTP server's share
 (uvicorn, httptools, syscalls) is what `python -m bench` adds on top.
+
+`--paced N` instead holds N paced streams at once (TTFT 100 ms, 50 tokens/s, `--burst` tokens per release),
+opened over `--ramp` seconds, and reports CPU per stream over their whole life and how many timer callbacks
+and loop timers the pacer used per stream: one callback per release is the design.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from urllib.parse import urlsplit
 from bench import scenarios
 
 Message = dict[str, Any]
+OPEN_BATCH = 25  # paced streams opened together
 
 
 async def call(app: Callable[..., Awaitable[None]], path: str, body: bytes) -> tuple[int, int]:
@@ -81,13 +87,48 @@ async def measure(app: Any, chosen: list[scenarios.Scenario], requests: int) -> 
     return figures
 
 
+async def measure_paced(app: Any, timer: Any, args: argparse.Namespace) -> dict[str, float]:
+    """N paced streams, opened `OPEN_BATCH` at a time over the ramp, until the last one ends."""
+    counts = {"callbacks": 0, "timers": 0}
+    fire = timer._fire
+
+    def counted_fire(slot: int) -> None:
+        counts["timers"] += 1
+        counts["callbacks"] += len(timer._slots.get(slot, ()))
+        fire(slot)
+
+    timer._fire = counted_fire  # the pacer's timer schedules `self._fire`: counted from here on
+    body = scenarios.chat_body(max_tokens=args.max_tokens, stream=True).encode()
+    path = scenarios.Scenario("paced", "", scenarios.paced_deployment(args.burst), "chat/completions", "").path
+    await call(app, path, scenarios.chat_body(max_tokens=1).encode())  # warm-up: the encoding loads
+    counts.update(callbacks=0, timers=0)
+    started = time.process_time()
+    streams = []
+    for opened in range(0, args.paced, OPEN_BATCH):
+        streams += [asyncio.ensure_future(call(app, path, body)) for _ in range(min(OPEN_BATCH, args.paced - opened))]
+        await asyncio.sleep(args.ramp * OPEN_BATCH / args.paced)
+    answers = await asyncio.gather(*streams)
+    if any(status != 200 for status, _ in answers):
+        raise SystemExit(f"paced: statuses {sorted({status for status, _ in answers})}")
+    cpu = time.process_time() - started
+    return {
+        "µs CPU per stream": cpu / args.paced * 1e6,
+        "timer callbacks per stream": counts["callbacks"] / args.paced,
+        "loop timers per stream": counts["timers"] / args.paced,
+    }
+
+
 async def run(args: argparse.Namespace, deployments: Path) -> dict[str, float]:
+    paced = args.paced > 0
     os.environ.update(
         SIMULATOR_API_KEY=scenarios.API_KEY,
         OPENAI_DEPLOYMENT_CONFIG_PATH=str(deployments),
         SIMULATOR_COMPLETION_TOKENS="4000",
         SIMULATOR_SEED="1",
-        SIMULATOR_LATENCY_ENABLED="false",
+        SIMULATOR_LATENCY_ENABLED="true" if paced else "false",
+        SIMULATOR_LATENCY_CONFIG=scenarios.paced_latency(
+            {scenarios.paced_deployment(args.burst): args.burst}, ttft_ms=100, tokens_per_second=50
+        ),
         LOG_LEVEL="WARNING",
     )
     from simulator.app import Simulator
@@ -99,6 +140,8 @@ async def run(args: argparse.Namespace, deployments: Path) -> dict[str, float]:
     chosen = [s for s in scenarios.scenarios(args.max_tokens) if not args.scenario or s.name in args.scenario]
     await simulator.start()
     try:
+        if paced:
+            return await measure_paced(app, simulator.pacer.timer, args)
         await measure(app, chosen, min(args.requests, 500))  # warm-up: encodings, caches
         if not args.profile:
             return await measure(app, chosen, args.requests)
@@ -119,18 +162,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-tokens", type=int, default=50)
     parser.add_argument("--profile", action="store_true", help="print cProfile's busiest functions")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--paced", type=int, default=0, help="hold this many paced streams instead")
+    parser.add_argument("--burst", type=int, default=10, help="burstTokens of the paced streams")
+    parser.add_argument("--ramp", type=float, default=0.8, help="seconds over which paced streams open")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="aoai-inprocess-") as scratch:
         deployments = Path(scratch) / "deployments.json"
-        deployments.write_text(json.dumps(scenarios.DEPLOYMENTS))
+        paced = {scenarios.paced_deployment(args.burst): {"model": "gpt-4o"}}
+        deployments.write_text(json.dumps({**scenarios.DEPLOYMENTS, **paced}))
         try:
             import uvloop
         except ImportError:
             figures = asyncio.run(run(args, deployments))
         else:
             figures = uvloop.run(run(args, deployments))
-    for name, micros in figures.items():
-        print(f"{name:12} {micros:8.1f} µs/request")
+    for name, value in figures.items():
+        print(f"{name:12} {value:8.1f} µs/request" if not args.paced else f"{value:8.1f} {name}")
 
 
 if __name__ == "__main__":

@@ -162,3 +162,13 @@ def test_summary_compares_each_scenario_with_its_ceiling_round_by_round() -> Non
     assert figures["long_minute6_vs_minute1"] == pytest.approx(0.95)
     assert figures["long_minute6_vs_chat"] == pytest.approx(0.95)  # against chat measured at the same time
     assert figures["long_minute6_vs_first_chat"] == pytest.approx(380 / 410)
+
+
+def test_inprocess_paced_streams_take_one_timer_callback_per_release() -> None:
+    """20 tokens in bursts of 10 are two releases per stream: two timer callbacks, no more. 200 streams keep
+    the loop busy enough that timers set on a converted deadline fired early (4.7 callbacks per stream)."""
+    command = [sys.executable, "-m", "bench.inprocess", "--paced", "200", "--max-tokens", "20", "--ramp", "0.1"]
+    output = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True, timeout=120).stdout
+    figures = {line.split(maxsplit=1)[1]: float(line.split()[0]) for line in output.splitlines()}
+    assert figures["timer callbacks per stream"] == 2.0
+    assert figures["µs CPU per stream"] > 0
