@@ -12,7 +12,7 @@ import collections
 import contextlib
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
@@ -80,13 +80,9 @@ class TableStore(LimitStore):
         return cls(client, closing=(credential,))
 
     async def transact(self, key: str, change: Callable[[MeterState], T]) -> T:
-        """Azure's own errors (throttling, refused connections) come out as `StoreError`: the failure policy
-        needs to know only the store's vocabulary, not the Azure SDK's."""
         async with self._locks[key]:
-            try:
+            with _as_store_errors():
                 return await self._transact(partition_key(key), key, change)
-            except AzureError as error:
-                raise StoreError(str(error) or type(error).__name__) from error
 
     async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T]) -> T:
         for attempt in range(self._max_attempts):
@@ -128,10 +124,8 @@ class TableStore(LimitStore):
         return True
 
     async def prepare(self) -> None:
-        try:
+        with _as_store_errors():
             await self._create_table()
-        except AzureError as error:
-            raise StoreError(str(error) or type(error).__name__) from error
 
     async def _create_table(self) -> None:
         with contextlib.suppress(ResourceExistsError):
@@ -141,3 +135,13 @@ class TableStore(LimitStore):
         await self._client.close()
         for resource in self._closing:
             await resource.close()
+
+
+@contextlib.contextmanager
+def _as_store_errors() -> Iterator[None]:
+    """Azure's own errors (throttling, refused connections) come out as `StoreError`: the failure policy
+    needs to know only the store's vocabulary, not the Azure SDK's."""
+    try:
+        yield
+    except AzureError as error:
+        raise StoreError(str(error) or type(error).__name__) from error
