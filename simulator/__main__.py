@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level="warning",
         access_log=False,
         server_header=False,
+        ws="none",  # nothing here speaks WebSocket; uvicorn's default imports wsproto for it (0.7 MiB)
     )
     return 0
 

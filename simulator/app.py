@@ -38,7 +38,7 @@ from simulator.recording.config import parse_deployment_map, parse_names
 from simulator.replies import JsonReply, Reply, StreamReply
 from simulator.runtime_config import ConfigStore, MemoryConfigStore, RuntimeConfig
 from simulator.settings import Mode, Settings, SettingsError, parse_token_range
-from simulator.tokens import require_encodings, use_bundled_cache
+from simulator.tokens import load_encodings, use_bundled_cache
 
 if TYPE_CHECKING:  # imported when a mode needs them: aiohttp and YAML cost memory where they are not used
     from simulator.recording.recorder import Recorder
@@ -81,7 +81,7 @@ class Simulator:
         """Everything the simulator needs, built once; a bad setting raises `SettingsError` naming it, and
         tokenizers that cannot be had `EncodingsUnavailableError`."""
         use_bundled_cache()
-        require_encodings()
+        load_encodings()
         initial = initial_config(settings)
         if settings.storage_configured:
             from simulator.runtime_config.table import TableConfigStore
