@@ -10,6 +10,7 @@ Values are float32, as the service's are, written in their shortest round-trippi
 
 from __future__ import annotations
 
+import array
 import base64
 import functools
 import hashlib
@@ -31,10 +32,11 @@ def _unit(values: list[float]) -> list[float]:
 
 
 @functools.cache
-def _pool() -> tuple[tuple[float, ...], ...]:
-    """Built on the first embeddings request, so start-up does not pay for it."""
+def _pool() -> tuple[array.array, ...]:
+    """Built on the first embeddings request, so start-up does not pay for it. Rows of C doubles: as tuples
+    the 16,384 values were as many float objects, 0.4 MiB more for the life of the process."""
     rng = random.Random(POOL_SEED)
-    return tuple(tuple(_unit([rng.gauss(0.0, 1.0) for _ in range(BLOCK)])) for _ in range(POOL_SIZE))
+    return tuple(array.array("d", _unit([rng.gauss(0.0, 1.0) for _ in range(BLOCK)])) for _ in range(POOL_SIZE))
 
 
 def _float32_text(value: float) -> bytes:
