@@ -126,11 +126,12 @@ async def run(args: argparse.Namespace, deployments: Path) -> dict[str, float]:
         SIMULATOR_COMPLETION_TOKENS="4000",
         SIMULATOR_SEED="1",
         SIMULATOR_LATENCY_ENABLED="true" if paced else "false",
-        SIMULATOR_LATENCY_CONFIG=scenarios.paced_latency(
-            {scenarios.paced_deployment(args.burst): args.burst}, ttft_ms=100, tokens_per_second=50
-        ),
         LOG_LEVEL="WARNING",
     )
+    if paced:  # the latency config's own `enabled` would turn latency on for the throughput scenarios too
+        os.environ["SIMULATOR_LATENCY_CONFIG"] = scenarios.paced_latency(
+            {scenarios.paced_deployment(args.burst): args.burst}, ttft_ms=100, tokens_per_second=50
+        )
     from simulator.app import Simulator
     from simulator.server import create_app
     from simulator.settings import Settings

@@ -172,3 +172,14 @@ def test_inprocess_paced_streams_take_one_timer_callback_per_release() -> None:
     figures = {line.split(maxsplit=1)[1]: float(line.split()[0]) for line in output.splitlines()}
     assert figures["timer callbacks per stream"] == 2.0
     assert figures["µs CPU per stream"] > 0
+
+
+def test_inprocess_scenarios_answer_without_added_latency() -> None:
+    """The throughput scenarios measure the app's CPU with latency off: 200 non-streamed chats at the default
+    gpt-4o latency would take minutes, and the run would time out."""
+    command = [sys.executable, "-m", "bench.inprocess", "--scenario", "chat", "--scenario", "limited"]
+    output = subprocess.run(
+        [*command, "--requests", "200"], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+    )
+    figures = {line.split()[0]: float(line.split()[1]) for line in output.stdout.splitlines()}
+    assert set(figures) == {"chat", "limited"} and all(value > 0 for value in figures.values())
