@@ -1,8 +1,8 @@
 """Token counting with tiktoken, as the OpenAI cookbook counts chat prompts.
 
 tiktoken downloads encodings on first use unless `TIKTOKEN_CACHE_DIR` holds them; the simulator points it
-at the copies a package ships (README, "Offline tokenizers"), and checks at start-up that every encoding can
-be had, so that a closed network is a clear start-up error rather than a 500 for every request.
+at the copies a package ships (README, "Offline tokenizers"), and loads every encoding at start-up, so that
+a closed network is a clear start-up error rather than a 500 for every request.
 """
 
 from __future__ import annotations
