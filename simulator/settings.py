@@ -101,7 +101,8 @@ class Settings:
     # Latency (docs/latency.md).
     latency_enabled: bool = setting(
         "SIMULATOR_LATENCY_ENABLED",
-        "Add modelled latency (time to first token, tokens per second); `false` answers as fast as possible.",
+        "Add modelled latency (time to first token, tokens per second); `false` answers as fast as possible. "
+        "An `enabled` in `SIMULATOR_LATENCY_CONFIG` wins over it.",
         True,
     )
     latency_config: str | None = setting(
