@@ -100,7 +100,7 @@ async def measure_paced(app: Any, timer: Any, args: argparse.Namespace) -> dict[
     timer._fire = counted_fire  # the pacer's timer schedules `self._fire`: counted from here on
     body = scenarios.chat_body(max_tokens=args.max_tokens, stream=True).encode()
     path = scenarios.Scenario("paced", "", scenarios.paced_deployment(args.burst), "chat/completions", "").path
-    await call(app, path, scenarios.chat_body(max_tokens=1).encode())  # warm-up: the encoding loads
+    await call(app, path, scenarios.chat_body(max_tokens=1).encode())  # warm-up: first-request caches
     counts.update(callbacks=0, timers=0)
     started = time.process_time()
     streams = []
@@ -143,7 +143,7 @@ async def run(args: argparse.Namespace, deployments: Path) -> dict[str, float]:
     try:
         if paced:
             return await measure_paced(app, simulator.pacer.timer, args)
-        await measure(app, chosen, min(args.requests, 500))  # warm-up: encodings, caches
+        await measure(app, chosen, min(args.requests, 500))  # warm-up: token-count and vector caches
         if not args.profile:
             return await measure(app, chosen, args.requests)
         profiler = cProfile.Profile()
