@@ -137,14 +137,16 @@ def check_standard(state: MeterState, now: float, limits: StandardLimits, cost: 
 def charge_standard(state: MeterState, now: float, limits: StandardLimits, cost: int) -> Refusal | tuple[int, int]:
     """Exact limiting, without leases: charge one request of `cost` now, or refuse it. Admitted: the requests and
     tokens that remain after it. A refusal's state is the store's own (the caller must not keep it)."""
-    state.requests.resize(limits.request_window_seconds)
-    tokens_used, requests_used = state.tokens.used(now), state.requests.used(now)
+    tokens, requests = state.tokens, state.requests
+    if requests.length != limits.request_window_seconds:
+        requests.resize(limits.request_window_seconds)
+    tokens_used, requests_used = tokens.used(now), requests.used(now)
     if tokens_used + cost > limits.tokens_per_minute or requests_used >= limits.requests_per_window:
         refusal = check_standard(state, now, limits, cost)
         if refusal is not None:
             return refusal
-    state.tokens.add(now, cost)
-    state.requests.add(now, 1)
+    tokens.add(now, cost)
+    requests.add(now, 1)
     return limits.requests_per_window - requests_used - 1, limits.tokens_per_minute - tokens_used - cost
 
 

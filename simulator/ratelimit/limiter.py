@@ -142,12 +142,16 @@ class RateLimiter:
         if limits is None:
             return Admission()
         now = self._clock()
-        cost = _cost(request, limits)
-        if self._in_place and type(limits) is StandardLimits:  # the local default: charged in place, at once
-            outcome = leases.charge_standard(self._in_place.state(request.deployment.name), now, limits, int(cost))
-            return self._exact_admission(request, outcome, limits)
-        if not self._ahead and isinstance(limits, StandardLimits):
-            return await self._admit_exactly(request, limits, int(cost), now)
+        if type(limits) is StandardLimits:
+            tokens = min(policy.token_cost(request), limits.tokens_per_minute)  # a larger one could never pass
+            if self._in_place is not None:  # the local default: charged in place, at once
+                outcome = leases.charge_standard(self._in_place.state(request.deployment.name), now, limits, tokens)
+                return self._exact_admission(request, outcome, limits)
+            if not self._ahead:
+                return await self._admit_exactly(request, limits, tokens, now)
+            cost: float = tokens
+        else:
+            cost = policy.provisioned_estimate(request, limits)
         ledger = self._ledgers.get(request.deployment.name)
         if ledger is None:
             ledger = self._ledgers[request.deployment.name] = _Ledger(request.deployment.name, limits)
@@ -193,9 +197,9 @@ class RateLimiter:
     def _exact_admission(
         self, request: OpenAIRequest, outcome: Refusal | tuple[int, int], limits: StandardLimits
     ) -> Admission:
-        if isinstance(outcome, Refusal):
-            raise self._refuse(request, outcome, limits)
-        return Admission(policy.standard_headers(limits, *outcome))
+        if type(outcome) is tuple:
+            return Admission(policy.standard_headers(limits, *outcome))
+        raise self._refuse(request, outcome, limits)
 
     async def _transact(self, key: str, change: Callable[[MeterState], T]) -> T | None:
         """The change, within the failure policy's time bound unless the store is local; None: it failed."""
@@ -357,12 +361,6 @@ class RateLimiter:
             return
         self._guard.stats.failed_closed += 1
         raise policy.store_unavailable(self.config.retry_interval)
-
-
-def _cost(request: OpenAIRequest, limits: policy.Limits) -> float:
-    if isinstance(limits, StandardLimits):
-        return min(policy.token_cost(request), limits.tokens_per_minute)  # a larger one could never pass
-    return policy.provisioned_estimate(request, limits)
 
 
 def _lease(ledger: _Ledger, limits: policy.Limits) -> Lease | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import math
 from typing import Any
 
@@ -37,6 +36,15 @@ class StandardLimits:
     tokens_per_minute: int
     requests_per_window: int
     request_window_seconds: float
+    # The two headers that only change with the limits, made once: every answer copies them.
+    limit_headers: dict[str, str] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        headers = {
+            "x-ratelimit-limit-requests": str(self.requests_per_window),
+            "x-ratelimit-limit-tokens": str(self.tokens_per_minute),
+        }
+        object.__setattr__(self, "limit_headers", headers)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -101,8 +109,8 @@ def prompt_characters(request: OpenAIRequest) -> int:
 def token_cost(request: OpenAIRequest) -> int:
     """Tokens charged against a Standard deployment's TPM when the request arrives (DESIGN.md §4)."""
     prompt = 0
-    if request.model.charges_prompt_characters:
-        prompt = math.ceil(prompt_characters(request) / CHARACTERS_PER_TOKEN)
+    if request.deployment.model.charges_prompt_characters:
+        prompt = -(-prompt_characters(request) // CHARACTERS_PER_TOKEN)  # rounded up, in integers
     return prompt + answer_allowance(request)
 
 
@@ -133,7 +141,12 @@ def _characters(value: Any) -> int:
     total = 0
     if kind is list:
         for item in value:
-            total += len(item) if type(item) is str else _characters(item)
+            if type(item) is dict:  # a message: counted here, as a call of its own cost a quarter more
+                for key, part in item.items():
+                    if key != "role" and key != "type":
+                        total += len(part) if type(part) is str else _characters(part)
+            else:
+                total += len(item) if type(item) is str else _characters(item)
     elif kind is dict:
         for key, item in value.items():
             if key != "role" and key != "type":
@@ -147,19 +160,10 @@ def _characters(value: Any) -> int:
 
 
 def standard_headers(limits: StandardLimits, remaining_requests: int, remaining_tokens: int) -> dict[str, str]:
-    headers = _limit_headers(limits.requests_per_window, limits.tokens_per_minute).copy()
-    headers["x-ratelimit-remaining-requests"] = str(remaining_requests if remaining_requests > 0 else 0)
-    headers["x-ratelimit-remaining-tokens"] = str(remaining_tokens if remaining_tokens > 0 else 0)
+    headers = limits.limit_headers.copy()
+    headers["x-ratelimit-remaining-requests"] = str(remaining_requests) if remaining_requests > 0 else "0"
+    headers["x-ratelimit-remaining-tokens"] = str(remaining_tokens) if remaining_tokens > 0 else "0"
     return headers
-
-
-@functools.lru_cache(maxsize=1024)
-def _limit_headers(requests_per_window: int, tokens_per_minute: int) -> dict[str, str]:
-    """The two headers that only change with the configuration (copied into each answer's headers)."""
-    return {
-        "x-ratelimit-limit-requests": str(requests_per_window),
-        "x-ratelimit-limit-tokens": str(tokens_per_minute),
-    }
 
 
 def utilisation_header(fraction: float) -> dict[str, str]:

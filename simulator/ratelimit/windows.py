@@ -22,13 +22,18 @@ class SlidingWindow:
     window may admit slightly less than the limit (by up to `resolution / span`), never more.
     """
 
-    __slots__ = ("_buckets", "_total", "resolution", "span")
+    # Every limited request reads and charges its window, so the two times that decide whether the buckets
+    # change are kept at hand: most calls compare a float and touch nothing else.
+    __slots__ = ("_buckets", "_newest_end", "_oldest_expiry", "_total", "resolution", "span")
 
     def __init__(self, span: float = 60.0, resolution: float = 0.25, buckets: list[list[int]] | None = None) -> None:
         self.span = span
         self.resolution = resolution
         self._buckets: collections.deque[list[int]] = collections.deque(buckets or ())  # [index, amount], oldest first
         self._total = sum(amount for _, amount in self._buckets)
+        self._oldest_expiry = self.expires(self._buckets[0][0]) if self._buckets else math.inf
+        # Before this time a charge goes to the newest bucket (its own, or a clock that stepped back).
+        self._newest_end = (self._buckets[-1][0] + 1) * resolution if self._buckets else -math.inf
 
     def index(self, now: float) -> int:
         return math.floor(now / self.resolution)
@@ -37,20 +42,28 @@ class SlidingWindow:
         return (index + 1) * self.resolution + self.span
 
     def used(self, now: float) -> int:
-        self._prune(now)
+        if now >= self._oldest_expiry:
+            self._prune(now)
         return self._total
 
     def add(self, now: float, amount: int) -> int:
         """Charge `amount` now; returns the bucket index it went to (to give it back later)."""
-        self._prune(now)
-        index = self.index(now)
-        if self._buckets and self._buckets[-1][0] >= index:
-            # Same bucket, or a clock that stepped back (another host's): charge the newest bucket.
-            self._buckets[-1][1] += amount
-            index = self._buckets[-1][0]
-        else:
-            self._buckets.append([index, amount])
+        if now >= self._oldest_expiry:
+            self._prune(now)
+        buckets = self._buckets
         self._total += amount
+        if now < self._newest_end and buckets:
+            newest = buckets[-1]
+            newest[1] += amount
+            return newest[0]
+        index = self.index(now)
+        if buckets and buckets[-1][0] >= index:  # the clock stepped back across a bucket's end
+            buckets[-1][1] += amount
+            return buckets[-1][0]
+        buckets.append([index, amount])
+        self._newest_end = (index + 1) * self.resolution
+        if len(buckets) == 1:
+            self._oldest_expiry = self.expires(index)
         return index
 
     def give_back(self, index: int, amount: int) -> int:
@@ -91,8 +104,10 @@ class SlidingWindow:
         return math.inf  # unreachable: the whole window frees `total` >= excess
 
     def _prune(self, now: float) -> None:
-        while self._buckets and self.expires(self._buckets[0][0]) <= now:
-            self._total -= self._buckets.popleft()[1]
+        buckets = self._buckets
+        while buckets and self.expires(buckets[0][0]) <= now:
+            self._total -= buckets.popleft()[1]
+        self._oldest_expiry = self.expires(buckets[0][0]) if buckets else math.inf
 
     def to_json(self) -> list[list[int]]:
         return [[index, amount] for index, amount in self._buckets if amount]
@@ -119,10 +134,10 @@ class FixedWindow:
         return (window + 1) * self.length
 
     def used(self, now: float) -> int:
-        return self.count if self.window == self.current(now) else 0
+        return self.count if self.window == math.floor(now / self.length) else 0  # `current`, inlined: per request
 
     def add(self, now: float, amount: int) -> int:
-        current = self.current(now)
+        current = math.floor(now / self.length)
         if self.window != current:
             self.window, self.count = current, 0
         self.count += amount

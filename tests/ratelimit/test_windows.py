@@ -1,4 +1,7 @@
 import math
+import random
+
+import pytest
 
 from simulator.ratelimit.windows import FixedWindow, LeakyBucket, SlidingWindow
 
@@ -48,6 +51,51 @@ def test_sliding_window_round_trips_through_json() -> None:
     again = SlidingWindow.from_json(window.to_json(), span=60, resolution=0.25)
     assert again.used(2.0) == 16
     assert again.wait(2.0, 10, 20) == window.wait(2.0, 10, 20)
+
+
+class _ReferenceWindow:
+    """The sliding window's rules, written plainly: the fast one must agree with it step by step."""
+
+    def __init__(self, span: float, resolution: float) -> None:
+        self.span, self.resolution = span, resolution
+        self.buckets: list[list[int]] = []
+
+    def used(self, now: float) -> int:
+        self.buckets = [b for b in self.buckets if (b[0] + 1) * self.resolution + self.span > now]
+        return sum(amount for _, amount in self.buckets)
+
+    def add(self, now: float, amount: int) -> int:
+        self.used(now)
+        index = math.floor(now / self.resolution)
+        if self.buckets and self.buckets[-1][0] >= index:
+            self.buckets[-1][1] += amount
+            return self.buckets[-1][0]
+        self.buckets.append([index, amount])
+        return index
+
+
+@pytest.mark.parametrize("resolution", [0.25, 0.1, 1.0])
+def test_sliding_window_agrees_with_its_plain_rules_over_a_random_run(resolution: float) -> None:
+    """The window keeps its oldest expiry and its newest bucket's end at hand rather than recomputing them;
+    random charges, reads, gaps longer than the span, clocks that step back and JSON round trips must not
+    make it drift from the rules."""
+    rng = random.Random(6)
+    window, reference = SlidingWindow(60, resolution), _ReferenceWindow(60, resolution)
+    now = 1_000.0
+    for _ in range(5_000):
+        step = rng.choice([0.0, 0.01, 0.2, 0.3, 1.5, 20.0, 75.0, -0.4])
+        now += step * rng.random()
+        action = rng.random()
+        if action < 0.5:
+            amount = rng.randint(1, 100)
+            assert window.add(now, amount) == reference.add(now, amount)
+        elif action < 0.9:
+            assert window.used(now) == reference.used(now)
+        elif action < 0.95:
+            window = SlidingWindow.from_json(window.to_json(), 60, resolution)
+        else:
+            assert window.wait(now, 50, 2_000) >= 0
+        assert window.used(now) == reference.used(now)
 
 
 def test_fixed_window_resets_on_its_boundary_and_says_when() -> None:
