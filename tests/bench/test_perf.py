@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import report, stats, stream_floor, wrk
+from bench import instructions, report, stats, stream_floor, wrk
 from bench.streams import PacedStream, arrivals
 from simulator.latency.model import LatencyPlan, Releases
 from simulator.latency.pacing import StreamCursor
@@ -157,11 +157,14 @@ def test_summary_compares_each_scenario_with_its_ceiling_round_by_round() -> Non
     assert figures["scenarios"]["chat"]["simulator_spread"] == pytest.approx(180 / 410)
     assert figures["limited_vs_chat"] == pytest.approx(360 / 410) and figures["limiter_active"]
     long = {"minute_1": {"requests_per_s": 400.0}, "minute_6": {"requests_per_s": 380.0}}
-    throughput["long"] = {**long, "unlimited_after": {"requests_per_s": 400.0}}
+    long.update(unlimited_during={"requests_per_s": 400.0})
+    throughput["long"] = {**long, "minute_6_slices": [360.0, 400.0], "unlimited_during_slices": [400.0, 400.0]}
     figures = report.summarise({"throughput": throughput})
     assert figures["long_minute6_vs_minute1"] == pytest.approx(0.95)
-    assert figures["long_minute6_vs_chat"] == pytest.approx(0.95)  # against chat measured at the same time
+    assert figures["long_minute6_vs_chat"] == pytest.approx(0.95)  # against chat measured in between
     assert figures["long_minute6_vs_first_chat"] == pytest.approx(380 / 410)
+    assert figures["long_slice_ratios"] == pytest.approx([0.9, 1.0])
+    assert any("slice by slice 90%–100%" in line for line in report.extras({"throughput": throughput}, figures))
 
 
 def test_inprocess_paced_streams_take_one_timer_callback_per_release() -> None:
@@ -183,3 +186,10 @@ def test_inprocess_scenarios_answer_without_added_latency() -> None:
     )
     figures = {line.split()[0]: float(line.split()[1]) for line in output.stdout.splitlines()}
     assert set(figures) == {"chat", "limited"} and all(value > 0 for value in figures.values())
+
+
+def test_instruction_totals_are_read_from_cachegrinds_summary() -> None:
+    output = "==14773== \n==14773== I   refs:      4,851,016,164\n"
+    assert instructions.total_instructions(output) == 4_851_016_164
+    with pytest.raises(RuntimeError, match="no instruction count"):
+        instructions.total_instructions("==1== valgrind: failed to start tool 'cachegrind'")
