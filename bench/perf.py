@@ -209,10 +209,9 @@ def long_run(args: argparse.Namespace, work: Path, simulator: PinnedServer) -> d
         long[label] = dataclasses.asdict(long_measurement(args, work, simulator, limited, seconds, label))
     slices: dict[str, list[Measurement]] = {"minute_6": [], "unlimited_during": []}
     for index in range(LONG_SLICES):
-        for label, load in (("minute_6", limited), ("unlimited_during", unlimited)):
-            slices[label].append(
-                long_measurement(args, work, simulator, load, LONG_WINDOW_S / LONG_SLICES, f"{label} {index + 1}")
-            )
+        for label, shown, load in (("minute_6", "min 6", limited), ("unlimited_during", "unlimited", unlimited)):
+            shown = f"{shown} slice {index + 1}"
+            slices[label].append(long_measurement(args, work, simulator, load, LONG_WINDOW_S / LONG_SLICES, shown))
     for label, measured in slices.items():
         long[label] = dataclasses.asdict(pooled(measured))
         long[f"{label}_slices"] = [m.requests_per_s for m in measured]
