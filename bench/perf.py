@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stream-tokens", type=int, default=250, help="tokens per paced stream (default 250)")
     parser.add_argument("--stream-rate", type=float, default=50.0, help="tokens per second per stream (default 50)")
     parser.add_argument("--stream-ramp", type=float, default=2.0, help="seconds over which streams open (default 2)")
-    parser.add_argument("--long", action="store_true", help="also 7 minutes of rate-limited load (minute 1 vs 6)")
+    parser.add_argument("--long", action="store_true", help="also 9 minutes of rate-limited load (minute 1 vs 6)")
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/perf-<time>.json)")
     return parser.parse_args(argv)
 
@@ -193,29 +193,41 @@ def measurement(scenario: str, server: str, round_: int, result: wrk.WrkResult, 
 
 
 def long_run(args: argparse.Namespace, work: Path, simulator: PinnedServer) -> dict[str, Any]:
-    """Rate-limited chat on a fresh deployment: the first minute, four more minutes of load, then the sixth
-    minute in slices that alternate with unlimited chat.
+    """Rate-limited chat on a fresh deployment: the first minute, four more minutes of load, the sixth minute.
 
-    The machine's own speed drifts over minutes (a shared VM), by as much as the limiter costs. Comparing
-    minute 6 with unlimited chat measured before or after it lets that drift decide the ratio; slices taken
-    in turn see the same machine, so their ratio is the limiter's alone.
+    The machine's own speed drifts over minutes (a shared VM), by as much as the limiter costs. So minutes 1
+    and 6 are each taken in slices that alternate with unlimited chat: slices taken in turn see the same
+    machine, so rate-limited ÷ unlimited within a minute is the limiter's share alone, and comparing that
+    share between the minutes shows whether the limiter slows as its windows fill, whatever the machine did.
     """
     body = scenarios.chat_body(max_tokens=args.max_tokens)
     path = scenarios.Scenario("long", "", "bench-limited-long", "chat/completions", body).path
     limited = wrk.Load(path, body, HEADERS)
     unlimited = wrk.Load(scenarios.scenarios(args.max_tokens)[0].path, body, HEADERS)
-    long: dict[str, Any] = {}
-    for label, seconds in (("minute_1", LONG_WINDOW_S), ("minutes_2_to_5", LONG_GAP_S)):
-        long[label] = dataclasses.asdict(long_measurement(args, work, simulator, limited, seconds, label))
-    slices: dict[str, list[Measurement]] = {"minute_6": [], "unlimited_during": []}
-    for index in range(LONG_SLICES):
-        for label, shown, load in (("minute_6", "min 6", limited), ("unlimited_during", "unlimited", unlimited)):
-            shown = f"{shown} slice {index + 1}"
-            slices[label].append(long_measurement(args, work, simulator, load, LONG_WINDOW_S / LONG_SLICES, shown))
-    for label, measured in slices.items():
-        long[label] = dataclasses.asdict(pooled(measured))
-        long[f"{label}_slices"] = [m.requests_per_s for m in measured]
+    long = paired_minute(args, work, simulator, limited, unlimited, 1)
+    long["minutes_2_to_5"] = dataclasses.asdict(
+        long_measurement(args, work, simulator, limited, LONG_GAP_S, "minutes 2 to 5")
+    )
+    long.update(paired_minute(args, work, simulator, limited, unlimited, 6))
     return long
+
+
+def paired_minute(
+    args: argparse.Namespace, work: Path, simulator: PinnedServer, limited: wrk.Load, unlimited: wrk.Load, minute: int
+) -> dict[str, Any]:
+    """A minute of rate-limited load in `LONG_SLICES` slices, each followed by as long a slice of unlimited chat:
+    `minute_N` and `unlimited_during_minute_N`, pooled, and each one's rate slice by slice."""
+    seconds = LONG_WINDOW_S / LONG_SLICES
+    rate_limited: list[Measurement] = []
+    unlimited_chat: list[Measurement] = []
+    for index in range(1, LONG_SLICES + 1):
+        rate_limited.append(long_measurement(args, work, simulator, limited, seconds, f"min {minute} slice {index}"))
+        unlimited_chat.append(long_measurement(args, work, simulator, unlimited, seconds, f"unlimited slice {index}"))
+    result: dict[str, Any] = {}
+    for label, measured in ((f"minute_{minute}", rate_limited), (f"unlimited_during_minute_{minute}", unlimited_chat)):
+        result[label] = dataclasses.asdict(pooled(measured))
+        result[f"{label}_slices"] = [m.requests_per_s for m in measured]
+    return result
 
 
 def long_measurement(
