@@ -77,6 +77,12 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
             long_minute6_vs_minute1=last / first,  # includes whatever the machine's speed did in between
             long_minute6_vs_first_chat=last / chat_rate,
         )
+    for run in results.get("paced_streams", {}).get("runs", []):
+        if run["streams"] == 5000:
+            key = "paced_5000_gap_p99_ms" if run["burst_tokens"] <= 1 else "paced_5000_burst_gap_p99_ms"
+            figures[key] = run["gap_error_ms"]["p99"]
+            if "floor" in run:
+                figures[key.replace("_gap", "_floor_gap")] = run["floor"]["gap_error_ms"]["p99"]
     return figures
 
 

@@ -175,6 +175,18 @@ def test_summary_compares_each_scenario_with_its_ceiling_round_by_round() -> Non
     assert any("minute 6 95% (slice by slice 90%–100%); minute 6 / minute 1 95%" in line for line in shown)
 
 
+def test_summary_takes_the_5000_stream_runs_and_their_floors() -> None:
+    def run(streams: int, burst: int, p99: float) -> dict[str, object]:
+        return {"streams": streams, "burst_tokens": burst, "gap_error_ms": {"p99": p99}}
+
+    throughput = {"measurements": [], "samples": {}, "launch_to_first_chat_s": 0.5, "resident_mib_after": 50.0}
+    runs = [{**run(1000, 0, 1.0), "floor": run(1000, 0, 0.5)}, {**run(5000, 0, 9.0), "floor": run(5000, 0, 14.0)}]
+    runs.append({**run(5000, 10, 1.5), "floor": run(5000, 10, 1.9)})
+    figures = report.summarise({"throughput": throughput, "paced_streams": {"runs": runs}})
+    assert figures["paced_5000_gap_p99_ms"] == 9.0 and figures["paced_5000_floor_gap_p99_ms"] == 14.0
+    assert figures["paced_5000_burst_gap_p99_ms"] == 1.5 and figures["paced_5000_burst_floor_gap_p99_ms"] == 1.9
+
+
 def test_inprocess_paced_streams_take_one_timer_callback_per_release() -> None:
     """20 tokens in bursts of 10 are two releases per stream: two timer callbacks, no more. 200 streams keep
     the loop busy enough that timers set on a converted deadline fired early (4.7 callbacks per stream)."""
