@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_TIKTOKEN)/*),)
 export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
 endif
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench bench-instructions clean
 
 run: $(VENV)/.runtime
 	$(BIN)/python -m simulator $(ARGS)
@@ -26,6 +26,9 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench $(ARGS)
+
+bench-instructions: $(VENV)/.dev
+	$(BIN)/python -m bench.instructions $(ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
