@@ -4,7 +4,7 @@ does not move.
     python -m bench.instructions [--scenario chat --scenario limited] [--requests 2000]
 
 On a shared VM the wrk figures drift by several per cent over minutes, which is as much as the rate limiter
-costs; instruction counts repeat to a few hundred per request. Each scenario runs in-process
+costs; instruction counts repeat to a few per request. Each scenario runs in-process
 (`bench.inprocess`) under valgrind's cachegrind twice, with `--requests` and twice as many requests after
 the same warm-up; the difference over `--requests` is what one request costs. Reported per scenario and as
 a ratio to the first scenario (chat by default): `limited / chat` is the limiter's share, wherever it runs.
@@ -42,7 +42,7 @@ def count(scenario: str, requests: int, max_tokens: int) -> int:
         sys.executable, "-m", "bench.inprocess", "--scenario", scenario, "--requests", str(requests),
         "--max-tokens", str(max_tokens),
     ]  # fmt: skip
-    # A fixed hash seed: string hashes decide dict layouts, and so a few hundred instructions per request.
+    # A fixed hash seed: string hashes decide dict layouts, and so hundreds of instructions per request.
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
