@@ -32,7 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 RATE_LIMIT_HEADER = "x-ratelimit-remaining-tokens"
 LONG_WINDOW_S = 60.0
 LONG_GAP_S = 240.0
-LONG_SLICES = 6  # minute 6 as this many slices, each followed by as long a slice of unlimited chat
+LONG_SLICES = 6  # minutes 1 and 6 as this many slices, each followed by as long a slice of unlimited chat
 PACED_TTFT_MS = 100.0
 
 

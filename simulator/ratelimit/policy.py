@@ -141,7 +141,7 @@ def _characters(value: Any) -> int:
     total = 0
     if kind is list:
         for item in value:
-            if type(item) is dict:  # a message: counted here, as a call of its own cost a quarter more
+            if type(item) is dict:  # a message's fields, counted here: a call per message made the walk 30 % dearer
                 for key, part in item.items():
                     if key != "role" and key != "type":
                         total += len(part) if type(part) is str else _characters(part)
