@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import weakref
 
 from simulator.collector import Collector
 
@@ -37,3 +39,22 @@ async def test_several_users_share_one_installation() -> None:
     assert collector._after_collection in gc.callbacks  # still serving one user
     await collector.close()
     assert collector._after_collection not in gc.callbacks
+
+
+async def test_the_periodic_thaw_frees_a_cycle_that_was_frozen() -> None:
+    """Without the thaw a cycle that survived a young collection would stay for the life of the process."""
+    collector = Collector(thaw_seconds=0.01, young_threshold=500)
+    collector.start()
+    try:
+        cycle = Cycle()
+        freed = weakref.ref(cycle)
+        gc.collect(0)  # survives, so it is frozen
+        del cycle
+        assert freed() is not None and gc.get_freeze_count() > 0
+        for _ in range(500):  # up to 5 s; the loop's timer, not a fixed wait, decides when
+            if freed() is None:
+                break
+            await asyncio.sleep(0.01)
+        assert freed() is None
+    finally:
+        await collector.close()
