@@ -6,7 +6,9 @@ does not move.
 On a shared VM the wrk figures drift by several per cent over minutes, which is as much as the rate limiter
 costs; instruction counts repeat to a few per request. Each scenario runs in-process
 (`bench.inprocess`) under valgrind's cachegrind twice, with `--requests` and twice as many requests after
-the same warm-up; the difference over `--requests` is what one request costs. Reported per scenario and as
+the same warm-up; the difference over `--requests` is what one request costs, including about 3,000
+instructions of `bench.inprocess`'s own (each request's body is made and sent through its ASGI driver), which
+cancel out of the ratios. Reported per scenario and as
 a ratio to the first scenario (chat by default): `limited / chat` is the limiter's share, wherever it runs.
 Instructions are not time (a cache miss costs more than an addition), so these complement the wrk runs of
 `python -m bench` rather than replace them.
