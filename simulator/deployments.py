@@ -45,7 +45,7 @@ class Deployment:
     @property
     def reasoning_profile(self) -> reasoning.ReasoningProfile | None:
         """How the deployment's model reasons (None: it does not), with the deployment's overrides."""
-        return reasoning.profile_for(self.model, self.reasoning)
+        return reasoning.profile_for(self.model, self.reasoning) if self.model.reasoning else None
 
     @property
     def embedding_dimensions(self) -> int:

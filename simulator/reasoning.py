@@ -157,6 +157,16 @@ def plan(profile: ReasoningProfile, effort: str, rng: random.Random) -> Reasonin
     return ReasoningPlan(effort, rng.randint(low, high))
 
 
+def effort_in(body: Mapping[str, Any]) -> Any:
+    """The effort a body asks for, unvalidated: chat's `reasoning_effort` or the Responses API's
+    `reasoning.effort` (None when neither)."""
+    effort = body.get("reasoning_effort")
+    if effort is None:
+        options = body.get("reasoning")
+        effort = options.get("effort") if isinstance(options, Mapping) else None
+    return effort
+
+
 def expected_tokens(profile: ReasoningProfile, effort: Any) -> int:
     """The middle of the effort's range (the default's for an effort the profile does not know): what the rate
     limiter charges on arrival for thinking when the request sets no output cap."""
