@@ -13,7 +13,6 @@ It does not reproduce host keys (every function here is anonymous), the host's o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
 import subprocess
@@ -246,10 +245,15 @@ class FunctionsHost:
         if upstream.content_length is not None:
             response.content_length = upstream.content_length
         await response.prepare(request)
-        with contextlib.suppress(ConnectionResetError):  # the client left: drop the upstream, as the host does
+        try:
             async for chunk in upstream.content.iter_any():
                 await response.write(chunk)
-            await response.write_eof()
+        except ConnectionResetError:  # the client left: drop the upstream (the caller closes it), as the host does
+            return response
+        except aiohttp.ClientError:  # the worker dropped the connection mid-answer: so does the host
+            request.transport.abort()
+            return response
+        await response.write_eof()
         return response
 
     async def _invoke(self, route: Any, values: dict[str, str], invocation_id: str) -> None:
