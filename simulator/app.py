@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import faults as fault_kinds
 from simulator.collector import COLLECTOR
 from simulator.context import OpenAIRequest
-from simulator.delivery import abort_after, apply_completion_filter, settle_when_done
+from simulator.delivery import QUIET_ABORTS, abort_after, apply_completion_filter, settle_when_done
 from simulator.deployments import Deployment, Deployments, load_deployments
 from simulator.errors import OpenAIError
 from simulator.extensions import load_extension
@@ -234,6 +234,7 @@ def configure_logging(level: str, *, root: bool = True) -> None:
     logging.getLogger("simulator").setLevel(level.upper())
     azure_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("azure").setLevel(azure_level)
+    logging.getLogger("uvicorn.error").addFilter(QUIET_ABORTS)  # a dropped connection asked for is no error
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:
