@@ -122,7 +122,8 @@ class Response:
     streamed: bool = False
 
     def json(self) -> Any:
-        return _decode_json(self.body)
+        """The body decoded as JSON (ValueError when it is not: check `content-type` first)."""
+        return json.loads(self.body)
 
     def set_json(self, value: Any) -> None:
         self.body = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
