@@ -321,7 +321,9 @@ class Simulator:
         """Serve `path` (Starlette syntax: `/things/{id}`, `/docs/{model}:analyze`) on both hosts, matched
         before the simulator's 404. `auth`: the simulator's key as `api-key`, `Authorization: Bearer` or
         `Ocp-Apim-Subscription-Key`. `limit` is checked before the handler runs."""
-        self._registry.add_route(self.name, path, handler, methods, name, auth, limit, forwarder)
+        self._registry.add_route(
+            self.name, path, handler, methods=methods, name=name, auth=auth, limit=limit, forwarder=forwarder
+        )
 
     def add_generator(self, operation: Operation, generate: Generate) -> None:
         """Answer `operation` (chat completions) with your text; the simulator shapes it (whole or streamed),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -26,13 +27,14 @@ from simulator.recording import filters
 from simulator.recording.interaction import Interaction, RecordedRequest, RecordedResponse
 from simulator.recording.layout import check_name
 from simulator.recording.matchers import RequestView, body_digest, digest, is_stream, match_key
-from simulator.recording.sse import EventSplitter
+from simulator.recording.sse import TimedEvents
 from simulator.recording.writer import CassetteWriter
 
 if TYPE_CHECKING:
     from simulator.app import Simulator
     from simulator.extensions.routes import ExtensionRoute
 
+logger = logging.getLogger("simulator.extensions")
 NOT_PASSED_BACK = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "content-encoding"})
 
 
@@ -85,21 +87,20 @@ class ExtensionForwarding:
     async def _relay(
         self, route: ExtensionRoute, view: Request, upstream: aiohttp.ClientResponse, answer: Response, started: float
     ) -> AsyncIterator[bytes]:
-        splitter = EventSplitter()
-        events: list[tuple[float, bytes]] = []
+        timed = TimedEvents(time.monotonic, started)
         try:
             async for chunk in upstream.content.iter_any():
-                events.extend((time.monotonic() - started, event) for event in splitter.feed(chunk))
+                timed.feed(chunk)
                 yield chunk
+        except (TimeoutError, aiohttp.ClientError) as error:
+            logger.warning("the upstream stream of route %s broke off (%r); not recorded", route.name, error)
+            return
         finally:
             upstream.release()
-        duration = time.monotonic() - started
-        tail = splitter.close()
-        if tail:
-            events.append((duration, tail))
+        duration = timed.close()
         headers = filters.response_headers(answer.headers.items())
-        recorded = RecordedResponse.from_events(answer.status, headers, duration, events)
-        whole = Response(answer.status, answer.headers, b"".join(event for _, event in events), streamed=True)
+        recorded = RecordedResponse.from_events(answer.status, headers, duration, timed.events)
+        whole = Response(answer.status, answer.headers, b"".join(event for _, event in timed.events), streamed=True)
         await self._keep(route, view, whole, recorded)
 
     async def _keep(self, route: ExtensionRoute, view: Request, answer: Response, recorded: RecordedResponse) -> None:

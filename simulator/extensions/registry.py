@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simulator.context import OpenAIRequest
 from simulator.extend import (
     EventHook,
-    Forwarder,
     Generate,
     LatencyQuery,
     LatencyRule,
@@ -57,20 +55,9 @@ class ExtensionRegistry:
     def api_key(self) -> str:
         return self._simulator.api_key
 
-    def add_route(
-        self,
-        extension: str,
-        path: str,
-        handler: RouteHandler,
-        methods: Sequence[str],
-        name: str | None,
-        auth: bool,
-        limit: Limiter | None,
-        forwarder: Forwarder | None,
-    ) -> None:
-        if forwarder is not None and not isinstance(forwarder, Forwarder):
-            raise SettingsError(f"route {path!r}: forwarder must be a simulator.extend.Forwarder")
-        self.router.add(ExtensionRoute.make(extension, path, handler, methods, name, auth, limit, forwarder))
+    def add_route(self, extension: str, path: str, handler: RouteHandler, **options: Any) -> None:
+        """`options` as `simulator.extend.Simulator.add_route` takes them."""
+        self.router.add(ExtensionRoute.make(extension, path, handler, **options))
 
     def add_generator(self, extension: str, operation: Operation, generate: Generate) -> None:
         self._steps(operation).producers.append((extension, generate))

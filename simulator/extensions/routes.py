@@ -66,6 +66,8 @@ class ExtensionRoute:
             raise SettingsError(f"route {path!r}: name {name!r} is not a plain name")
         if not callable(handler):
             raise SettingsError(f"route {path!r}: the handler is not callable")
+        if forwarder is not None and not isinstance(forwarder, Forwarder):
+            raise SettingsError(f"route {path!r}: forwarder must be a simulator.extend.Forwarder")
         pattern, _, convertors = compile_path(path)
         return cls(extension, name, path, wanted, handler, auth, limit, forwarder, pattern, convertors)
 

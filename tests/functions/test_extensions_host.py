@@ -42,16 +42,9 @@ async def test_an_extension_route_is_served_by_the_catch_all_function() -> None:
 
 
 async def test_hooks_run_on_the_aoai_functions() -> None:
-    handler = _functions()["chat_completions"].get_user_function()
-    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}).encode()
-    request = _request(
-        "POST",
-        "/openai/deployments/chat/chat/completions",
-        body,
-        path_params={"deployment": "chat"},
-        query="api-version=2024-10-21",
-    )
-    response = await handler(request)
+    handler = _functions()["v1_chat_completions"].get_user_function()
+    body = {"model": "chat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    response = await handler(_request("POST", "/openai/v1/chat/completions", json.dumps(body).encode()))
     assert response.status_code == 200 and response.headers["x-simulator-hooked"] == "1"
     assert json.loads(response.body)["system_fingerprint"] == "REDACTED"
 
