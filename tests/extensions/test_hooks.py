@@ -125,3 +125,15 @@ async def test_an_event_hook_that_raises_drops_the_stream(tmp_path: Path, caplog
             with pytest.raises(AbortConnection):  # the server drops the connection mid-answer
                 await client.post(CHAT, json=chat_body(stream=True))
     assert f"extension {path} raised in a stream event hook" in caplog.text
+
+
+async def test_event_hooks_see_paced_streams_too(tmp_path: Path) -> None:
+    """With latency on, a stream is paced by the pacer's timers; hooked, it is iterated on the same schedule."""
+    latency = {"SIMULATOR_LATENCY_CONFIG": json.dumps({"enabled": True, "deployments": {"chat": {
+        "ttftMs": 5, "ttftStdMs": 0, "prefillMsPerToken": 0, "tokensPerSecond": 2000, "tokenStdMs": 0}}})}  # fmt: skip
+    async with serving(str(write_extension(tmp_path, HOOKS)), latency) as client:
+        answer = await client.post(CHAT, json=chat_body(stream=True, max_tokens=10))
+    events = [line[len("data: ") :] for line in answer.text.split("\n\n") if line]
+    texts = [json.loads(e)["choices"][0]["delta"].get("content") for e in events[1:-1] if json.loads(e)["choices"]]
+    words = "".join(text for text in texts if text)
+    assert events[-1] == "[DONE]" and words and words == words.upper()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from simulator.app import Simulator
 from simulator.extensions.loader import extension_paths, resolve
 from simulator.settings import Settings, SettingsError
 from tests.extensions.support import write_extension
+from tests.support.server import REPO
 
 ORDER = """
 from simulator import extend
@@ -77,3 +81,14 @@ def test_a_broken_extension_stops_start_up_naming_it(tmp_path: Path, source: str
 def test_a_missing_extension_is_named(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"missing\.py is not a Python file or package folder"):
         build(str(tmp_path / "missing.py"))
+
+
+def test_the_local_server_refuses_to_start_naming_the_extension(tmp_path: Path) -> None:
+    path = write_extension(tmp_path, "def initialize(simulator):\n    raise LookupError('no such table')\n")
+    env = {**os.environ, "SIMULATOR_API_KEY": "k", "EXTENSION_PATH": f"extensions/echo_generator.py,{path}"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "simulator", "--port", "9"], cwd=REPO, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert f"cannot start: EXTENSION_PATH: {path}: initialize() raised LookupError: 'no such table'" in completed.stderr
