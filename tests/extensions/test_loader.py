@@ -91,4 +91,5 @@ def test_the_local_server_refuses_to_start_naming_the_extension(tmp_path: Path) 
         timeout=60, check=False,
     )  # fmt: skip
     assert completed.returncode == 2
-    assert f"cannot start: EXTENSION_PATH: {path}: initialize() raised LookupError: no such table at {path}:2" in completed.stderr
+    expected = f"cannot start: EXTENSION_PATH: {path}: initialize() raised LookupError: no such table at {path}:2"
+    assert expected in completed.stderr
