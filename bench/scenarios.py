@@ -17,7 +17,10 @@ DEPLOYMENTS: dict[str, dict[str, Any]] = {
     "bench-limited": {"model": "gpt-4o", **UNREFUSING},
     "bench-limited-long": {"model": "gpt-4o", **UNREFUSING},  # fresh state for the --long run
     "bench-embed": {"model": "text-embedding-ada-002"},  # 1536 dimensions
+    # A reasoning model thinking a fixed 200 hidden tokens, so its visible answer is as long as chat's.
+    "bench-reasoning": {"model": "o4-mini", "reasoningTokens": {"medium": 200}},
 }
+REASONING_TOKENS = 200
 CHAT_MESSAGES = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Write a short paragraph about load testing a web service."},
@@ -42,8 +45,8 @@ class Scenario:
         return self.body.replace("{n}", "0").encode()
 
 
-def chat_body(*, max_tokens: int, stream: bool = False) -> str:
-    body: dict[str, Any] = {"messages": CHAT_MESSAGES, "max_tokens": max_tokens}
+def chat_body(*, max_tokens: int, stream: bool = False, cap: str = "max_tokens") -> str:
+    body: dict[str, Any] = {"messages": CHAT_MESSAGES, cap: max_tokens}
     if stream:
         body["stream"] = True
     return json.dumps(body)
@@ -74,6 +77,13 @@ def scenarios(max_tokens: int = 50) -> tuple[Scenario, ...]:
             "chat/completions",
             chat_body(max_tokens=max_tokens),
             limited=True,
+        ),
+        Scenario(
+            "reasoning",
+            f"reasoning chat, {REASONING_TOKENS} hidden + {max_tokens}",
+            "bench-reasoning",
+            "chat/completions",
+            chat_body(max_tokens=REASONING_TOKENS + max_tokens, cap="max_completion_tokens"),
         ),
     )
 
