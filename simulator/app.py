@@ -194,13 +194,15 @@ class Simulator:
         reply = generator.generate(request, params, rng)
         if isinstance(decision, fault_kinds.FilterCompletion):
             reply = apply_completion_filter(reply, decision.content_filter_results())
+        reasoning_tokens = reply.usage.reasoning_tokens if reply.usage else 0
         if isinstance(reply, StreamReply) and reply.events is not None:
-            plan = self.latency.plan(request, chunk_tokens=reply.events.token_counts())
+            chunk_tokens = reply.events.token_counts()
+            plan = self.latency.plan(request, chunk_tokens=chunk_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
                 reply.source = self.pacer.pace(reply.events, plan, request.received_at)
         elif isinstance(reply, JsonReply):
             completion_tokens = reply.usage.completion_tokens if reply.usage else 0
-            plan = self.latency.plan(request, completion_tokens)
+            plan = self.latency.plan(request, completion_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
                 await self.pacer.wait_until(request.received_at + plan.total)
         return reply
