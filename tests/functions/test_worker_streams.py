@@ -4,6 +4,7 @@ client that leaves mid-stream is noticed (and its tokens settled), and injected 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 import httpx2
 import openai
 import pytest
-from openai import OpenAI
+from openai import AsyncOpenAI, OpenAI
 
 from tests.functions.conftest import KEY, app_settings, functions_host
 from tests.support.functions_host import FunctionsHost
@@ -28,7 +29,7 @@ LATENCY = {
 }
 # 4 PTU of gpt-4o: 10,000 input tokens per minute, so the bucket drains 1.67 % a second.
 DEPLOYMENTS = {"paced": {"model": "gpt-4o"}, "ptu": {"model": "gpt-4o", "type": "provisioned", "ptu": 4}}
-DRAIN_PER_SECOND = 100 / 60
+CONCURRENT = 20
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,22 @@ def test_a_paced_stream_arrives_spread_over_the_modelled_time(host: FunctionsHos
 
 def ask(sdk: OpenAI, deployment: str) -> object:
     return sdk.chat.completions.with_raw_response.create(model=deployment, messages=MESSAGES, max_tokens=1)
+
+
+async def test_concurrent_paced_streams_are_all_served_in_time(host: FunctionsHost) -> None:
+    """Many streams at once share the worker's one event loop; each still takes about its modelled time."""
+    sdk = AsyncOpenAI(base_url=f"{host.url}/openai/v1/", api_key=KEY, max_retries=0)
+
+    async def one() -> tuple[int, float]:
+        started = time.monotonic()
+        stream = await sdk.chat.completions.create(model="paced", messages=MESSAGES, max_tokens=TOKENS, stream=True)
+        tokens = [chunk async for chunk in stream if chunk.choices and chunk.choices[0].delta.content]
+        return len(tokens), time.monotonic() - started
+
+    async with sdk:
+        results = await asyncio.gather(*(one() for _ in range(CONCURRENT)))
+    assert [tokens for tokens, _ in results] == [TOKENS] * CONCURRENT
+    assert min(seconds for _, seconds in results) >= TTFT + (TOKENS - 1) * TOKEN - 0.002
 
 
 def utilisation(raw: object) -> float:
