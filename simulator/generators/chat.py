@@ -90,7 +90,13 @@ class ChatGenerator:
         return params
 
     def generate(self, request: OpenAIRequest, params: ChatParams, rng: random.Random) -> Reply:
-        answers = [self.answer(request, params, rng) for _ in range(params.n)]
+        return self.render(request, params, [self.answer(request, params, rng) for _ in range(params.n)], rng)
+
+    def render(
+        self, request: OpenAIRequest, params: ChatParams, answers: Sequence[Answer], rng: random.Random
+    ) -> Reply:
+        """The reply for `answers`, whole or streamed, with their usage: apart from `answer` so that an extension
+        can change what is said (simulator.extend) and still get AOAI's shapes and exact usage."""
         usage = Usage(
             request.prompt_tokens or 0,
             sum(answer.tokens for answer in answers),
