@@ -216,3 +216,20 @@ def test_instruction_totals_are_read_from_cachegrinds_summary() -> None:
     assert instructions.total_instructions(output) == 4_851_016_164
     with pytest.raises(RuntimeError, match="no instruction count"):
         instructions.total_instructions("==1== valgrind: failed to start tool 'cachegrind'")
+
+
+def test_functions_cold_start_measures_every_step() -> None:
+    """One run of the worker's cold start beside the local server's (a few seconds, one worker at a time)."""
+    if not (REPO.parent / "shared" / "functions-worker").is_dir():
+        pytest.skip("../shared/functions-worker is not beside this checkout")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.functions_cold_start", "--runs", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    for step in ("gRPC connected", "functions loaded", "first chat 200", "local server", "encodings"):
+        assert step in completed.stdout
