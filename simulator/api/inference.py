@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from simulator import errors, jsonenc
 from simulator.api.dispatch import Endpoint
+from simulator.api.forms import Files, parse_form
 from simulator.api.headers import header_map
 from simulator.api.responses import common_headers, reply_response
 from simulator.app import Simulator
@@ -26,7 +27,11 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
     async def endpoint(simulator: Simulator, request: Request, raw_body: bytes) -> Response:
         received_at = time.monotonic()
         api_version = _api_version(request, surface)
-        body = _json_object(raw_body)
+        files: Files = {}
+        if operation.multipart:
+            body, files = parse_form(raw_body, header_map(request).get("content-type", ""))
+        else:
+            body = _json_object(raw_body)
         name = request.path_params.get("deployment") if surface is Surface.CLASSIC else _model_field(body)
         deployment = simulator.deployments.resolve(name, operation)
         if not deployment.model.supports(operation):
@@ -43,12 +48,14 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
             raw_body=raw_body,
             api_version=api_version,
             received_at=received_at,
+            files=files,
         )
         reply = await simulator.answer(parsed)
         headers = common_headers(request, simulator.settings.region)
         headers["x-ms-deployment-name"] = deployment.name
         return reply_response(reply, headers)
 
+    endpoint.accepts_uploads = operation.multipart  # type: ignore[attr-defined]  # read by dispatch
     return endpoint
 
 

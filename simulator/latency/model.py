@@ -173,6 +173,10 @@ class LatencyModel:
         ):
             if override is not None:
                 profile = override.apply(profile)
+        if operation is Operation.SPEECH:
+            # A speech stream's events count milliseconds of audio, paced like tokens: made at audio_second_ms each.
+            rate = 1_000_000 / profile.audio_second_ms if profile.audio_second_ms > 0 else None
+            profile = dataclasses.replace(profile, tokens_per_second=rate, token_std_ms=0.0, audio_second_ms=0.0)
         return profile
 
     def plan(self, request: OpenAIRequest, completion_tokens: int = 0, chunk_tokens: Sequence[int] = ()) -> LatencyPlan:
@@ -181,6 +185,7 @@ class LatencyModel:
             return LatencyPlan.zero(len(chunk_tokens))
         profile = self.profile(request.deployment, request.operation)
         prefill = profile.prefill_ms_per_token * (request.prompt_tokens or 0)
+        prefill += profile.audio_second_ms * request.audio_seconds + profile.image_ms * request.images
         ttft = draw(self._rng, profile.ttft_ms + prefill, profile.ttft_std_ms) / 1000.0
         if not chunk_tokens:
             return LatencyPlan(ttft, ttft + self._output(profile, max(completion_tokens - 1, 0)))

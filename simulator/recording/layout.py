@@ -18,6 +18,11 @@ _OPERATION_FILES = {
     Operation.CHAT_COMPLETIONS: "chat-completions",
     Operation.COMPLETIONS: "completions",
     Operation.EMBEDDINGS: "embeddings",
+    Operation.TRANSCRIPTIONS: "audio-transcriptions",
+    Operation.TRANSLATIONS: "audio-translations",
+    Operation.SPEECH: "audio-speech",
+    Operation.IMAGE_GENERATIONS: "image-generations",
+    Operation.IMAGE_EDITS: "image-edits",
 }
 
 
