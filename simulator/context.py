@@ -23,7 +23,7 @@ class Upload:
     filename: str
     content_type: str
     data: bytes
-    sha256: str
+    sha256: str  # "" in generate mode, where nothing matches on it
 
 
 @dataclasses.dataclass(slots=True)

@@ -3,16 +3,15 @@
 The parts become a JSON-like `body` (text fields as strings, `stream` as a boolean, each file as
 `{filename, sha256, size}`) and the files themselves. Everything downstream (validation, rate-limit costs,
 recording matchers) then works on the body as it does for JSON, and a recording matches on the fields and the
-file's digest whatever boundary the client chose.
+file's digest whatever boundary the client chose. Only record and replay need the digest (about a millisecond
+per 2 MB), so it is computed only when asked for; file contents are gathered as views of the
+body and copied once.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Any
-
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
 
 from simulator import errors
 from simulator.context import Upload
@@ -21,8 +20,13 @@ from simulator.errors import OpenAIError
 Files = dict[str, tuple[Upload, ...]]
 
 
-def parse_form(raw_body: bytes, content_type: str) -> tuple[dict[str, Any], Files]:
-    """Fields and files of a multipart body; an AOAI-shaped 400 when the body is not one."""
+def parse_form(raw_body: bytes, content_type: str, *, digests: bool = True) -> tuple[dict[str, Any], Files]:
+    """Fields and files of a multipart body (with each file's SHA-256 if `digests`); an AOAI-shaped 400 when the
+    body is not one."""
+    # Imported here: chat-only instances never load it (tens of milliseconds of cold start).
+    from python_multipart.exceptions import MultipartParseError
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
     kind, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
@@ -45,9 +49,11 @@ def parse_form(raw_body: bytes, content_type: str) -> tuple[dict[str, Any], File
             if key == "stream":
                 value = value.strip().lower() == "true"
         else:
-            upload = part.upload()
+            upload = part.upload(digests)
             files[key] = (*files.get(key, ()), upload)
-            value = {"filename": upload.filename, "sha256": upload.sha256, "size": len(upload.data)}
+            value = {"filename": upload.filename, "size": len(upload.data)}
+            if digests:
+                value["sha256"] = upload.sha256
         if key in body or name.endswith("[]"):
             previous = body.get(key, [])
             body[key] = [*(previous if isinstance(previous, list) else [previous]), value]
@@ -69,14 +75,14 @@ class _Part:
         self.name = ""
         self.filename: str | None = None
         self.content_type = "application/octet-stream"
-        self.chunks: list[bytes] = []
+        self.chunks: list[memoryview] = []
 
     def text(self) -> str:
         return b"".join(self.chunks).decode("utf-8", errors="replace")
 
-    def upload(self) -> Upload:
+    def upload(self, digest: bool) -> Upload:
         data = b"".join(self.chunks)
-        return Upload(self.filename or "", self.content_type, data, hashlib.sha256(data).hexdigest())
+        return Upload(self.filename or "", self.content_type, data, hashlib.sha256(data).hexdigest() if digest else "")
 
 
 class _Parts:
@@ -113,6 +119,8 @@ class _Parts:
         field, value = self._field.lower(), self._value
         self._field = self._value = b""
         if field == b"content-disposition":
+            from python_multipart.multipart import parse_options_header
+
             _, options = parse_options_header(value)
             self._part.name = options.get(b"name", b"").decode("utf-8", errors="replace")
             filename = options.get(b"filename")
@@ -121,7 +129,7 @@ class _Parts:
             self._part.content_type = value.decode("latin-1").strip()
 
     def _data(self, data: bytes, start: int, end: int) -> None:
-        self._part.chunks.append(data[start:end])
+        self._part.chunks.append(memoryview(data)[start:end])  # a view: the one copy is the join
 
     def _end(self) -> None:
         if self._part.name:

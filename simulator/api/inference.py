@@ -18,6 +18,7 @@ from simulator.api.responses import common_headers, reply_response
 from simulator.app import Simulator
 from simulator.context import OpenAIRequest, Surface
 from simulator.models import Operation
+from simulator.settings import Mode
 
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 V1_API_VERSIONS = {"v1", "preview", "latest"}
@@ -29,7 +30,8 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
         api_version = _api_version(request, surface)
         files: Files = {}
         if operation.multipart:
-            body, files = parse_form(raw_body, header_map(request).get("content-type", ""))
+            content_type = header_map(request).get("content-type", "")
+            body, files = parse_form(raw_body, content_type, digests=simulator.config.mode is not Mode.GENERATE)
         else:
             body = _json_object(raw_body)
         name = request.path_params.get("deployment") if surface is Surface.CLASSIC else _model_field(body)

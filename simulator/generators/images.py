@@ -88,9 +88,8 @@ class ImageGenerator:
         data = []
         for index in range(params.n):
             prompt = params.prompt if index == 0 else f"{params.prompt}\n#{index}"
-            image = await asyncio.to_thread(
-                pictures.render, prompt, width, height, params.output_format, params.transparent
-            )
+            shape = (prompt, width, height, params.output_format, params.transparent)
+            image = pictures.cached(*shape) or await asyncio.to_thread(pictures.render, *shape)
             item: dict[str, Any]
             if params.as_url:
                 item = {"url": await self.urls.publish(image, content_type, params.output_format, request.headers)}

@@ -62,7 +62,9 @@ class SpeechGenerator:
 
     async def generate(self, request: OpenAIRequest, params: SpeechParams, rng: random.Random) -> StreamReply:
         seconds = speech_audio.speech_seconds(params.text, params.speed)
-        data = await asyncio.to_thread(speech_audio.encode, params.response_format, seconds)
+        data = speech_audio.cached(params.response_format, seconds)
+        if data is None:
+            data = await asyncio.to_thread(speech_audio.encode, params.response_format, seconds)
         audio_format = speech_audio.FORMATS[params.response_format]
         events = StreamEvents(_chunks(data, seconds))
         headers = {"content-type": audio_format.content_type}

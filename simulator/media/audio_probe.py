@@ -46,10 +46,13 @@ def probe(upload: Upload) -> AudioInfo:
 def _with_mutagen(data: bytes) -> AudioInfo | None:
     import mutagen
 
-    try:
-        found = mutagen.File(io.BytesIO(data))
-    except Exception:  # mutagen raises its own error per format, and struct/value errors on junk
-        return None
+    # Closed at once: mutagen's chunk objects hold the file in reference cycles, and an open BytesIO would keep
+    # the whole upload alive with them until the next full collection (simulator.collector).
+    with io.BytesIO(data) as file:
+        try:
+            found = mutagen.File(file)
+        except Exception:  # mutagen raises its own error per format, and struct/value errors on junk
+            return None
     seconds = getattr(getattr(found, "info", None), "length", 0) or 0
     if found is None or seconds <= 0:
         return None
@@ -61,7 +64,7 @@ def _with_pyav(data: bytes) -> AudioInfo | None:
     import av
 
     try:
-        with av.open(io.BytesIO(data), mode="r") as container:
+        with io.BytesIO(data) as file, av.open(file, mode="r") as container:
             if not container.streams.audio:
                 return None
             seconds = container.duration / av.time_base if container.duration else 0.0

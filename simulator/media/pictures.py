@@ -1,30 +1,54 @@
-"""Real pictures of the requested size and format, drawn from the prompt so the same prompt gives the same image.
+"""Real pictures of the requested size and format; the same prompt gives the same picture.
 
-A diagonal blend between two colours taken from the prompt's digest, with a disc and a band on top: cheap to
-draw at any size and small once compressed (flat areas), yet plainly different per prompt. Pillow writes png,
-jpeg and webp; a transparent background (gpt-image-1's `background: transparent`) keeps an alpha channel.
+A diagonal blend between two colours, with a disc and a band on top: small once compressed (flat areas) and
+plainly a picture. Pillow writes png, jpeg and webp; a transparent background (gpt-image-1's
+`background: transparent`) keeps an alpha channel. Drawing and compressing a 1024x1024 image costs tens of
+milliseconds of CPU, far more than anything else a request does, so a prompt picks one of `VARIANTS` designs
+(by its digest) and each design is drawn once per size and format: a load test sending a new prompt every
+time then costs a cache lookup, not an encoder run.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 
+from simulator.media.cache import EncodedCache
+
+VARIANTS = 8
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 
 
-@functools.lru_cache(maxsize=64)
+_CACHE = EncodedCache(64)
+
+
+def cached(prompt: str, width: int, height: int, output_format: str = "png", transparent: bool = False) -> bytes | None:
+    """The encoded image if it was drawn already (cheap: call it on the event loop)."""
+    return _CACHE.get(_key(prompt, width, height, output_format, transparent))
+
+
 def render(prompt: str, width: int, height: int, output_format: str = "png", transparent: bool = False) -> bytes:
-    """The encoded image (`output_format` one of FORMATS)."""
+    """The encoded image for `prompt` (`output_format` one of FORMATS), drawn if need be (slow: use a thread)."""
+    key = _key(prompt, width, height, output_format, transparent)
+    return _CACHE.make(key, lambda: _draw(*key))
+
+
+def _key(
+    prompt: str, width: int, height: int, output_format: str, transparent: bool
+) -> tuple[int, int, int, str, bool]:
+    variant = hashlib.sha256(prompt.encode()).digest()[0] % VARIANTS
+    return variant, width, height, output_format, transparent and output_format != "jpeg"
+
+
+def _draw(variant: int, width: int, height: int, output_format: str, transparent: bool) -> bytes:
     from PIL import Image, ImageDraw
 
-    seed = hashlib.sha256(prompt.encode()).digest()
+    seed = hashlib.sha256(f"design {variant}".encode()).digest()
     first, second, accent = tuple(seed[0:3]), tuple(seed[3:6]), tuple(seed[6:9])
     mask = Image.linear_gradient("L").rotate(45, expand=False).resize((width, height))
     image = Image.composite(Image.new("RGB", (width, height), first), Image.new("RGB", (width, height), second), mask)
-    if transparent and output_format != "jpeg":
+    if transparent:
         image.putalpha(mask)
     draw = ImageDraw.Draw(image)
     radius = min(width, height) // 5

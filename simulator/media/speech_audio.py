@@ -17,6 +17,8 @@ import io
 import math
 import sys
 
+from simulator.media.cache import EncodedCache
+
 SAMPLE_RATE = 24_000  # what AOAI's voices produce
 CHARACTERS_PER_SECOND = 15.0  # about 150 words a minute at speed 1
 MIN_SECONDS = 0.5
@@ -49,14 +51,23 @@ def speech_seconds(text: str, speed: float) -> float:
     return round(seconds * 20) / 20
 
 
-@functools.lru_cache(maxsize=32)
+_CACHE = EncodedCache(32)
+
+
+def cached(format_name: str, seconds: float) -> bytes | None:
+    """The file if it was encoded already (cheap: call it on the event loop)."""
+    return _CACHE.get((format_name, seconds))
+
+
 def encode(format_name: str, seconds: float) -> bytes:
-    """The whole file for `seconds` of audio in `format_name` (one of FORMATS)."""
+    """The whole file for `seconds` of audio in `format_name` (one of FORMATS), encoded if need be (slow: use a
+    thread)."""
+    return _CACHE.make((format_name, seconds), lambda: _file(FORMATS[format_name], seconds))
+
+
+def _file(audio_format: AudioFormat, seconds: float) -> bytes:
     samples = _murmur(round(seconds * SAMPLE_RATE))
-    audio_format = FORMATS[format_name]
-    if audio_format.container is None:
-        return samples
-    return _encode(audio_format, samples)
+    return samples if audio_format.container is None else _encode(audio_format, samples)
 
 
 def _murmur(count: int) -> bytes:

@@ -85,6 +85,36 @@ def test_lua_script_sends_the_body_or_a_counter_in_it() -> None:
     assert "prefix .. counter .. suffix" in varying
 
 
+def test_lua_script_reads_a_binary_body_from_its_file() -> None:
+    upload = wrk.lua_script(wrk.Load("/x", b"\x00\xff--boundary", {}), Path("/tmp/load.body"))
+    assert 'local file = io.open([[/tmp/load.body]], "rb")' in upload and 'wrk.body = file:read("*a")' in upload
+    with pytest.raises(ValueError):
+        wrk.lua_script(wrk.Load("/x", b"binary", {}))
+
+
+@needs_tools
+def test_tiny_run_measures_audio_and_image_scenarios(tmp_path: Path) -> None:
+    """The media scenarios (uploads read from a file by wrk, audio streamed back) run without errors."""
+    output = tmp_path / "perf.json"
+    tiny = ["--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "2", "--streams"]
+    chosen = ["--scenario", "transcription", "--scenario", "speech", "--scenario", "image-edit"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", *tiny, *chosen, "--output", str(output)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    measurements = json.loads(output.read_text())["throughput"]["measurements"]
+    assert {(m["scenario"], m["server"]) for m in measurements} == {
+        (name, server) for name in ("transcription", "speech", "image-edit") for server in ("simulator", "ceiling")
+    }
+    for m in measurements:
+        assert m["requests_per_s"] > 0 and m["errors"] == 0, m
+
+
 def test_wrk_summary_is_parsed_with_every_kind_of_error_counted() -> None:
     line = (
         'WRK-JSON {"requests":1000,"duration_us":2000000,"bytes":5,"connect":1,"read":2,"write":3,"status":4,'

@@ -54,7 +54,13 @@ def test_verbose_json_word_timings(azure) -> None:
 
 @pytest.mark.parametrize(
     ("name", "container", "codec"),
-    [("a.mp3", "mp3", "libmp3lame"), ("a.flac", "flac", "flac"), ("a.ogg", "ogg", "libopus"), ("a.m4a", "mp4", "aac")],
+    [
+        ("a.mp3", "mp3", "libmp3lame"),
+        ("a.flac", "flac", "flac"),
+        ("a.ogg", "ogg", "libopus"),
+        ("a.m4a", "mp4", "aac"),
+        ("a.webm", "webm", "libopus"),
+    ],
 )
 def test_duration_is_read_from_each_format(azure, name, container, codec) -> None:
     answer = azure.audio.transcriptions.create(
@@ -147,3 +153,24 @@ def test_speech_on_a_chat_deployment_is_not_supported(azure) -> None:
 
 def test_wav_helper_plays(azure) -> None:
     assert decoded_seconds(io.BytesIO(MINUTE).getvalue()) == pytest.approx(60.0)
+
+
+def test_faults_reach_audio_routes(azure, server) -> None:
+    with pytest.raises(openai.RateLimitError) as raised:
+        azure.audio.transcriptions.create(
+            model="whisper", file=("a.wav", wav(1.0)), extra_headers={"x-simulator-fault": "429; retry-after=2"}
+        )
+    assert raised.value.response.headers["retry-after"] == "2"
+    path = "/openai/deployments/tts/audio/speech?api-version=2024-10-21"
+    headers = {"api-key": server.api_key, "x-simulator-fault": "cut; after=2"}
+    received = b""
+    with (
+        pytest.raises(httpx.RemoteProtocolError),
+        httpx.stream(
+            "POST", server.url + path, headers=headers, json={"model": "tts", "voice": "alloy", "input": "x" * 60}
+        ) as answer,
+    ):
+        for chunk in answer.iter_raw():
+            received += chunk
+    whole = azure.audio.speech.create(model="tts", voice="alloy", input="x" * 60, response_format="mp3").content
+    assert 0 < len(received) < len(whole)

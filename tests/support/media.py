@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import io
-import wave
+
+from bench.scenarios import silent_wav
 
 
 def wav(seconds: float, rate: int = 16_000) -> bytes:
-    """A silent mono 16-bit WAV of `seconds` (the standard library writes it)."""
-    output = io.BytesIO()
-    with wave.open(output, "wb") as file:
-        file.setnchannels(1)
-        file.setsampwidth(2)
-        file.setframerate(rate)
-        file.writeframes(bytes(2 * round(seconds * rate)))
-    return output.getvalue()
+    """A silent mono 16-bit WAV of `seconds` (the standard library writes it; the benchmark sends the same)."""
+    return silent_wav(seconds, rate)
 
 
 def encoded(container: str, codec: str, seconds: float, rate: int = 24_000) -> bytes:
