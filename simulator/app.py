@@ -255,7 +255,8 @@ def image_urls_for(settings: Settings) -> ImageUrls:
             connection_string=settings.storage_connection_string,
             account_url=settings.storage_account_url,
         )
-    return ImageUrls(store, settings.image_url_ttl_seconds, settings.public_url)
+    public_url = settings.public_url or (f"https://{settings.website_hostname}" if settings.website_hostname else None)
+    return ImageUrls(store, settings.image_url_ttl_seconds, public_url)
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:

@@ -230,8 +230,13 @@ class Settings:
     )
     public_url: str | None = setting(
         "SIMULATOR_PUBLIC_URL",
-        "Base URL clients reach the simulator at, for image URLs; unset: from the request's Host and "
-        "X-Forwarded-Proto headers.",
+        "Base URL clients reach the simulator at, for image URLs; unset: `https://$WEBSITE_HOSTNAME` on Azure, else "
+        "the request's Host and X-Forwarded-Proto headers.",
+    )
+    website_hostname: str | None = setting(
+        "WEBSITE_HOSTNAME",
+        "Set by Azure Functions (the app's default host name), never by hand: the base of image URLs there, where "
+        "requests reach the Python worker through the Functions host under another Host header.",
     )
 
     @classmethod

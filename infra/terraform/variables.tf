@@ -264,7 +264,7 @@ variable "simulator_settings" {
   validation {
     condition = length(setintersection(keys(var.simulator_settings), [
       "SIMULATOR_MODE", "SIMULATOR_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_KEY",
-      "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_TABLE_URL", "AZURE_STORAGE_CONNECTION_STRING", "RECORDING_CONTAINER", "SIMULATOR_IMAGE_CONTAINER",
+      "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_TABLE_URL", "AZURE_STORAGE_CONNECTION_STRING", "RECORDING_CONTAINER", "SIMULATOR_IMAGE_CONTAINER", "WEBSITE_HOSTNAME",
       "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE",
     ])) == 0
     error_message = "simulator_settings cannot set SIMULATOR_MODE, SIMULATOR_API_KEY, AZURE_OPENAI_* or storage settings: use their own variables (storage is wired to the resources Terraform creates; shared keys are disabled)."

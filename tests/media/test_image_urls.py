@@ -68,3 +68,16 @@ async def test_blob_urls_are_served_by_another_instance_and_expire(azurite, inst
     finally:
         for urls in (writer, reader):
             await urls.close()
+
+
+async def test_the_public_base_on_azure_is_the_apps_host_name() -> None:
+    """Behind the Functions host the request's Host is the worker's own address: WEBSITE_HOSTNAME is the base."""
+    from simulator.app import image_urls_for
+    from simulator.settings import Settings
+
+    azure = image_urls_for(Settings.from_env({"WEBSITE_HOSTNAME": "sim.azurewebsites.net"}))
+    assert (await azure.publish(b"x", "image/png", "png", HEADERS)).startswith("https://sim.azurewebsites.net/++/")
+    chosen = image_urls_for(
+        Settings.from_env({"WEBSITE_HOSTNAME": "sim.azurewebsites.net", "SIMULATOR_PUBLIC_URL": "https://sim.test/"})
+    )
+    assert (await chosen.publish(b"x", "image/png", "png", HEADERS)).startswith("https://sim.test/++/images/")
