@@ -92,6 +92,7 @@ def test_bad_files_get_aoai_400(azure, file, message) -> None:
         azure.audio.transcriptions.create(model="whisper", file=file)
     assert message in raised.value.body["message"]
     assert raised.value.body["param"] == "file"
+    spec.validate_error(raised.value.response.json())
 
 
 def test_gpt_4o_transcribe_streams_deltas_then_done(azure, server) -> None:
@@ -119,6 +120,7 @@ def test_multipart_is_required(server) -> None:
         json={"file": "x"},
     )
     assert answer.status_code == 400 and answer.json()["error"]["message"].startswith("This operation takes")
+    spec.validate_error(answer.json())
 
 
 @pytest.mark.parametrize("response_format", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
@@ -141,6 +143,7 @@ def test_speech_refuses_bad_input(v1) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         v1.audio.speech.create(model="tts", voice="nobody", input="hi")
     assert raised.value.body["param"] == "voice"
+    spec.validate_error(raised.value.response.json())
     with pytest.raises(openai.BadRequestError):
         v1.audio.speech.create(model="tts", voice="alloy", input="x" * 4097)
 

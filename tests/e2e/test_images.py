@@ -52,9 +52,11 @@ def test_dall_e_3_b64_json(v1) -> None:
 
 @pytest.mark.parametrize("output_format", ["png", "jpeg", "webp"])
 def test_gpt_image_1_answers_base64_in_the_format_asked(azure, output_format) -> None:
-    answer = azure.images.generate(
+    raw = azure.images.with_raw_response.generate(
         model="painter", prompt="a bowl of fruit", size="1536x1024", output_format=output_format, n=2, quality="low"
     )
+    spec.validate(json.loads(raw.http_response.text), "generateImagesResponse")
+    answer = raw.parse()
     assert len(answer.data) == 2 and all(item.url is None for item in answer.data)
     images = [_image(base64.b64decode(item.b64_json)) for item in answer.data]
     assert {image.format for image in images} == {output_format.upper()} and images[0].size == (1536, 1024)
@@ -67,13 +69,16 @@ def test_transparent_background_keeps_alpha(azure) -> None:
 
 
 def test_edit_with_image_and_mask(azure) -> None:
-    answer = azure.images.edit(
+    raw = azure.images.with_raw_response.edit(
         model="painter", image=("in.png", png(512, 512)), mask=("mask.png", png(512, 512)), prompt="add a hat"
     )
+    spec.validate(json.loads(raw.http_response.text), "generateImagesResponse")
+    answer = raw.parse()
     assert _image(base64.b64decode(answer.data[0].b64_json)).size == (512, 512)
     with pytest.raises(openai.BadRequestError) as raised:
         azure.images.edit(model="painter", image=("in.png", png(512, 512)), mask=("m.png", png(256, 256)), prompt="x")
     assert raised.value.body["param"] == "mask"
+    spec.validate_error(raised.value.response.json())
     with pytest.raises(openai.BadRequestError) as raised:
         azure.images.edit(model="painter", image=("in.png", b"not an image"), prompt="x")
     assert raised.value.body["param"] == "image"
@@ -83,3 +88,4 @@ def test_dall_e_3_does_not_edit(azure) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
         azure.images.edit(model="dalle", image=("in.png", png(64, 64)), prompt="x")
     assert raised.value.code == "OperationNotSupported"
+    spec.validate_error(raised.value.response.json())
