@@ -227,7 +227,7 @@ class Simulator:
         if self._replayer is None:
             from simulator.recording.replayer import Replayer
 
-            self._replayer = Replayer(self.recording, self.persister())
+            self._replayer = Replayer(self.recording, self.persister(), image_urls=self.image_urls)
         return self._replayer
 
     def persister(self) -> Any:

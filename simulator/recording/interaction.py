@@ -118,6 +118,8 @@ class RecordedResponse:
     binary: bytes | None = None
     events: list[RecordedEvent] | None = None
     file: str | None = None
+    # Images answered as URLs, read back for replay to publish again (media name → bytes); never serialised.
+    media: dict[str, bytes] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_body(cls, status: int, headers: dict[str, str], duration: float, data: bytes) -> RecordedResponse:

@@ -140,7 +140,7 @@ class Recorder:
         if not self.config.record_failures and (status >= 500 or status in NOT_RECORDED):
             return
         try:
-            await externalize(name, interaction, self.writer.persister)
+            await externalize(name, interaction, self.writer.persister, self.forwarder.download)
         except Exception:  # kept inline (base64) instead: bulkier, but nothing is lost
             logger.exception("could not save the media of recording %s beside it", name)
         self.writer.add(name, interaction)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from simulator.recording.interaction import Interaction, RecordedRequest, RecordedResponse
-from simulator.recording.media import MissingMediaError, externalize, resolve
+from simulator.recording.media import MissingMediaError, externalize, republish, resolve
 from simulator.recording.persisters.files import FilePersister
 from simulator.recording.serializer import dumps, loads
 
@@ -49,3 +49,33 @@ async def test_small_binaries_stay_inline_and_missing_media_is_reported(tmp_path
     (tmp_path / big.response.file).unlink()
     with pytest.raises(MissingMediaError):
         await resolve(loads(dumps([big])), persister)
+
+
+async def test_linked_images_are_downloaded_and_published_anew_on_each_replay(tmp_path: Path) -> None:
+    persister = FilePersister(tmp_path)
+    body = (
+        b'{"created":1,"data":[{"url":"https://blob.example/x.png?sig=s","revised_prompt":"r"},{"url":"https://gone"}]}'
+    )
+    linked = _interaction(RecordedResponse.from_body(200, {"content-type": "application/json"}, 1.0, body))
+
+    async def download(url: str) -> bytes | None:
+        return IMAGE if url.startswith("https://blob.example/") else None  # the second link has expired
+
+    await externalize("d/image-generations.yaml", linked, persister, download)
+    text = dumps([linked])
+    assert '"$file"' in text or ("$file" in text and "https://gone" in text and "blob.example" not in text)
+    [loaded] = loads(text)
+    await resolve([loaded], persister)
+    published: list[tuple[bytes, str]] = []
+
+    async def publish(data: bytes, name: str) -> str:
+        published.append((data, name))
+        return f"http://simulator/++/images/{len(published)}.png"
+
+    first = await republish(loaded.response, publish)
+    second = await republish(loaded.response, publish)
+    assert (
+        first
+        == b'{"created":1,"data":[{"url":"http://simulator/++/images/1.png","revised_prompt":"r"},{"url":"https://gone"}]}'
+    )
+    assert b"/images/2.png" in second and published[0][0] == IMAGE

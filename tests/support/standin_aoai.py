@@ -90,6 +90,7 @@ class StandinAOAI:
         self.scripted = dict(scripted or {})
         self.port = free_port()
         self.requests: list[ReceivedRequest] = []
+        self.images: dict[str, bytes] = {}  # images answered as URLs, served at /private/images/{name}
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Future[None] | None = None
@@ -132,6 +133,7 @@ class StandinAOAI:
         app.router.add_post("/openai/deployments/{deployment}/audio/transcriptions", self._transcription)
         app.router.add_post("/openai/deployments/{deployment}/audio/speech", self._speech)
         app.router.add_post("/openai/deployments/{deployment}/images/generations", self._images)
+        app.router.add_get("/private/images/{name}", self._image_blob)
         app.router.add_post("/openai/v1/chat/completions", self._chat)
         app.router.add_post("/openai/v1/embeddings", self._embeddings)
         runner = web.AppRunner(app, shutdown_timeout=0.5)
@@ -329,10 +331,22 @@ class StandinAOAI:
             return admitted
         deployment, body = admitted
         image = b"\x89PNG\r\n\x1a\n" + random.Random(body["prompt"]).randbytes(12_000)
-        item = {"b64_json": base64.b64encode(image).decode(), "revised_prompt": f"Revised: {body['prompt']}"}
+        item: dict[str, Any] = {"revised_prompt": f"Revised: {body['prompt']}"}
+        if body.get("response_format", "url") == "url":  # a signed blob link, as AOAI's are
+            name = f"{next(self._ids)}.png"
+            self.images[name] = image
+            item["url"] = f"{self.url}/private/images/{name}?se=2099-01-01&sig=standin"
+        else:
+            item["b64_json"] = base64.b64encode(image).decode()
         await asyncio.sleep(self.json_delay)
         answer = {"created": 1_700_000_000, "data": [item]}
         return web.Response(body=_compact(answer), headers=self._headers(deployment, "application/json"))
+
+    async def _image_blob(self, request: web.Request) -> web.StreamResponse:
+        image = self.images.get(request.match_info["name"])
+        if image is None:
+            return web.Response(status=404)
+        return web.Response(body=image, content_type="image/png")
 
     async def _stream(self, request: web.Request, deployment: str, events: list[bytes]) -> web.StreamResponse:
         response = web.StreamResponse(headers=self._headers(deployment, "text/event-stream; charset=utf-8"))
