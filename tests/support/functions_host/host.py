@@ -37,9 +37,22 @@ INVOCATION_GRACE = 5.0
 HOST_VERSION = "4.1036.1.23224"  # a host version that offers HTTP streams (>= 4.34.1)
 # Environment variables that switch worker.py to its Azure paths (/home/site/wwwroot); Core Tools has none.
 AZURE_ONLY = ("CONTAINER_NAME", "WEBSITE_INSTANCE_ID", "WEBSITE_PLACEHOLDER_MODE")
-# Hop-by-hop headers (RFC 9110 §7.6.1) a proxy does not forward, plus those the client library sets itself.
+# The host forwards with YARP's `IHttpForwarder.SendAsync` and its default transformer: every header but the
+# hop-by-hop ones (RFC 9110 §7.6.1) and Host (the worker's own address goes instead), with X-Forwarded-For, -Proto
+# and -Host set to what the host saw (replacing any the client sent).
+_FORWARDED = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
 _NOT_FORWARDED = frozenset(
-    ("connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host")
+    (
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        *_FORWARDED,
+    )
 )
 
 
@@ -216,6 +229,7 @@ class FunctionsHost:
         route, values = found
         invocation_id = str(uuid.uuid4())
         headers = [(name, value) for name, value in request.headers.items() if name.lower() not in _NOT_FORWARDED]
+        headers.extend(_forwarded(request))
         headers.append(("x-ms-invocation-id", invocation_id))
         body = await request.read()
         # The host forwards the HTTP request first, then sends the invocation; the worker pairs them by id.
@@ -284,6 +298,10 @@ class FunctionsHost:
                 self._process.kill()
         if self._channel is not None:
             await self._channel.stop()
+
+
+def _forwarded(request: web.Request) -> list[tuple[str, str]]:
+    return list(zip(_FORWARDED, (request.remote or "", request.scheme, request.host), strict=True))
 
 
 def _check(result: Any, what: str) -> None:
