@@ -57,6 +57,8 @@ class Hooks:
                 for extension, hook in self.responses:
                     await call_async(extension, "a response hook", hook, view, answer)
             except OpenAIError as error:  # not hooked again: the hook that failed would only fail again
+                if isinstance(response, EventStreamResponse) and response.source is not None:
+                    await response.source.aclose()  # type: ignore[attr-defined]  # settles usage: never sent
                 return error_response(error, headers)
             response.status_code = answer.status
             if answer.streamed:

@@ -180,6 +180,10 @@ class LatencyModel:
         ):
             if override is not None:
                 profile = override.apply(profile)
+        if operation is Operation.SPEECH:
+            # A speech stream's events count milliseconds of audio, paced like tokens: made at audio_second_ms each.
+            rate = 1_000_000 / profile.audio_second_ms if profile.audio_second_ms > 0 else None
+            profile = dataclasses.replace(profile, tokens_per_second=rate, token_std_ms=0.0, audio_second_ms=0.0)
         return profile
 
     def plan(
@@ -198,6 +202,7 @@ class LatencyModel:
         if self._rules is not None:
             profile = self._rules(request, profile)
         prefill = profile.prefill_ms_per_token * (request.prompt_tokens or 0)
+        prefill += profile.audio_second_ms * request.audio_seconds + profile.image_ms * request.images
         ttft = draw(self._rng, profile.ttft_ms + prefill, profile.ttft_std_ms) / 1000.0
         if reasoning_tokens > 0:
             ttft += self._output(profile, reasoning_tokens, profile.reasoning_token_ms)
