@@ -6,8 +6,9 @@ It does what the host does for a Python app with HTTP streams (`HttpUri` offered
    FunctionsMetadataRequest, then a FunctionLoadRequest per function;
 3. per HTTP request: route it as the host does, forward the request to `HttpUri` with `x-ms-invocation-id`,
    then send the InvocationRequest carrying the route values, and stream the worker's answer back as it arrives.
-It does not reproduce host keys (every function here is anonymous), the host's own admin routes (`/admin/...`,
-`/runtime/webhooks/...`), its request body limit, or the exact header handling of its HTTP proxy.
+It forwards headers as the host's proxy does (see `_NOT_FORWARDED`). It does not reproduce host keys (every
+function here is anonymous), the host's own admin routes (`/admin/...`, `/runtime/webhooks/...`), its request
+body limit, the request body streamed rather than read first, or the response headers the host adds.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Invocation:
     """One finished invocation as the worker reported it."""
 
     function: str
-    status: str  # "Success" or "Failure"
+    status: str  # "Success" or "Failure" as the worker said; "Unanswered" when it said nothing (INVOCATION_GRACE)
     exception: str
 
 
