@@ -19,11 +19,14 @@ DEPLOYMENTS: dict[str, dict[str, Any]] = {
     "bench-limited": {"model": "gpt-4o", **UNREFUSING},
     "bench-limited-long": {"model": "gpt-4o", **UNREFUSING},  # fresh state for the --long run
     "bench-embed": {"model": "text-embedding-ada-002"},  # 1536 dimensions
+    # A reasoning model thinking a fixed 200 hidden tokens, so its visible answer is as long as chat's.
+    "bench-reasoning": {"model": "o4-mini", "reasoningTokens": {"medium": 200}},
     "bench-whisper": {"model": "whisper"},
     "bench-tts": {"model": "tts"},
     "bench-dalle": {"model": "dall-e-3"},
     "bench-painter": {"model": "gpt-image-1"},
 }
+REASONING_TOKENS = 200
 MULTIPART_BOUNDARY = "bench-boundary-7c1e"
 CHAT_MESSAGES = [
     {"role": "system", "content": "You are a helpful assistant."},
@@ -55,8 +58,8 @@ class Scenario:
         return self.body if isinstance(self.body, bytes) else self.body.replace("{n}", "0").encode()
 
 
-def chat_body(*, max_tokens: int, stream: bool = False) -> str:
-    body: dict[str, Any] = {"messages": CHAT_MESSAGES, "max_tokens": max_tokens}
+def chat_body(*, max_tokens: int, stream: bool = False, cap: str = "max_tokens") -> str:
+    body: dict[str, Any] = {"messages": CHAT_MESSAGES, cap: max_tokens}
     if stream:
         body["stream"] = True
     return json.dumps(body)
@@ -87,6 +90,13 @@ def scenarios(max_tokens: int = 50) -> tuple[Scenario, ...]:
             "chat/completions",
             chat_body(max_tokens=max_tokens),
             limited=True,
+        ),
+        Scenario(
+            "reasoning",
+            f"reasoning chat, {REASONING_TOKENS} hidden + {max_tokens}",
+            "bench-reasoning",
+            "chat/completions",
+            chat_body(max_tokens=REASONING_TOKENS + max_tokens, cap="max_completion_tokens"),
         ),
     )
 

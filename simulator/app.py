@@ -25,7 +25,8 @@ from simulator.context import OpenAIRequest
 from simulator.delivery import QUIET_ABORTS, abort_after, apply_completion_filter, settle_when_done
 from simulator.deployments import Deployment, Deployments, load_deployments
 from simulator.errors import OpenAIError
-from simulator.extensions import load_extension
+from simulator.extensions import ExtensionRegistry, load_extensions
+from simulator.extensions.limits import LimitStores
 from simulator.faults import FaultConfig, FaultInjector
 from simulator.generators import Generator, default_generators
 from simulator.generators.base import GenerationSettings, RandomSource
@@ -77,6 +78,7 @@ class Simulator:
         self._recorder: Recorder | None = None
         self._replayer: Replayer | None = None
         self._persister: Any = None
+        self.extensions = ExtensionRegistry(self, LimitStores(limiter.config))
         self._rebuild(config_store.current)
         config_store.subscribe(self._rebuild)
 
@@ -123,20 +125,23 @@ class Simulator:
             limiter=RateLimiter.from_config(rate_limit_config(settings)),
             image_urls=image_urls,
         )
-        if settings.extension_path is not None:
-            load_extension(settings.extension_path, simulator)
+        if settings.extension_path:
+            load_extensions(settings.extension_path, simulator.extensions)
+            simulator._rebuild(simulator.config)  # with the extensions' latency rules
         return simulator
 
     async def start(self) -> None:
         """Connect to shared state (runtime config and limits in Table Storage) before serving."""
         await self.config_store.start()
         await self.limiter.start()
+        await self.extensions.start()
         COLLECTOR.start()
 
     async def close(self) -> None:
         await COLLECTOR.close()
         await self.config_store.close()
         await self.limiter.aclose()
+        await self.extensions.close()
         await self.image_urls.close()
         if self._recorder is not None:
             await self._recorder.close()
@@ -154,7 +159,8 @@ class Simulator:
             default_chat_model=self.settings.default_chat_model,
             default_embedding_model=self.settings.default_embedding_model,
         )
-        self.latency = LatencyModel(config.latency, self._latency_random)
+        rules = self.extensions.ruled_profile if self.extensions.latency_rules else None
+        self.latency = LatencyModel(config.latency, self._latency_random, rules)
 
     async def answer(self, request: OpenAIRequest) -> Reply:
         config = self.config

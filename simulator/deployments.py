@@ -43,11 +43,13 @@ class Deployment:
     ptu: int | None = None
     defined: bool = True
     reasoning: reasoning.ReasoningOverride | None = None
+    # How the deployment's model reasons (None: it does not), overrides applied: made once, read per request.
+    reasoning_profile: reasoning.ReasoningProfile | None = dataclasses.field(
+        init=False, repr=False, compare=False, default=None
+    )
 
-    @property
-    def reasoning_profile(self) -> reasoning.ReasoningProfile | None:
-        """How the deployment's model reasons (None: it does not), with the deployment's overrides."""
-        return reasoning.profile_for(self.model, self.reasoning) if self.model.reasoning else None
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reasoning_profile", reasoning.profile_for(self.model, self.reasoning))
 
     @property
     def embedding_dimensions(self) -> int:

@@ -148,9 +148,16 @@ class LatencyModel:
     """Plans latency for requests. Cheap to build: rebuild it when the latency config changes, passing the
     same random source so a seeded run stays one deterministic sequence."""
 
-    def __init__(self, config: LatencyConfig, rng: random.Random) -> None:
+    def __init__(
+        self,
+        config: LatencyConfig,
+        rng: random.Random,
+        rules: Callable[[OpenAIRequest, LatencyProfile], LatencyProfile] | None = None,
+    ) -> None:
+        """`rules`: extensions' latency rules (simulator.extend), asked per request for the profile to use."""
         self.config = config
         self._rng = rng
+        self._rules = rules
         self._profiles: dict[tuple[str, str, Operation], LatencyProfile] = {}
 
     def profile(self, deployment: Deployment, operation: Operation) -> LatencyProfile:
@@ -195,6 +202,8 @@ class LatencyModel:
             whole = self.translation_seconds(sum(len(upload.data) for upload in request.files.get("file", ())))
             return LatencyPlan(whole, whole)
         profile = self.profile(request.deployment, request.operation)
+        if self._rules is not None:
+            profile = self._rules(request, profile)
         prefill = profile.prefill_ms_per_token * (request.prompt_tokens or 0)
         prefill += profile.audio_second_ms * request.audio_seconds + profile.image_ms * request.images
         ttft = draw(self._rng, profile.ttft_ms + prefill, profile.ttft_std_ms) / 1000.0

@@ -50,13 +50,14 @@ def test_tiny_run_measures_every_scenario_against_the_ceiling(tmp_path: Path) ->
     completed = run_bench(output, *streams)
     results = json.loads(output.read_text())
     measured = {(m["scenario"], m["server"]) for m in results["throughput"]["measurements"]}
-    names = ("chat", "stream", "embeddings", "limited")
+    names = ("chat", "stream", "embeddings", "limited", "reasoning")
     assert measured == {(name, server) for name in names for server in ("simulator", "ceiling")}
     for m in results["throughput"]["measurements"]:
         assert m["requests_per_s"] > 0 and m["errors"] == 0 and m["cpu_us_per_request"] > 0, m
     summary = results["summary"]
     assert set(summary["scenarios"]) == set(names)
     assert summary["chat_vs_ceiling"] > 0 and summary["embeddings_vs_ceiling"] > 0
+    assert summary["reasoning_vs_ceiling"] > 0 and summary["reasoning_vs_chat"] > 0
     assert summary["launch_s"] > 0 and summary["resident_mib"] > 0
     paced = results["paced_streams"]
     assert "skipped" in paced or paced["runs"][0]["complete"] == paced["runs"][0]["floor"]["complete"] == 4
@@ -182,6 +183,8 @@ def test_summary_compares_each_scenario_with_its_ceiling_round_by_round() -> Non
     throughput["resident_mib_after"] = 50.0
     figures = report.summarise({"throughput": throughput})
     assert figures["chat_vs_ceiling"] == pytest.approx(0.45)  # median of 0.5 and 0.4
+    hooked = report.summarise({"throughput": throughput, "settings": {"hooks": True}})
+    assert hooked["hooked_chat_vs_ceiling"] == pytest.approx(0.45) and "chat_vs_ceiling" not in hooked
     assert figures["scenarios"]["chat"]["simulator_spread"] == pytest.approx(180 / 410)
     assert figures["limited_vs_chat"] == pytest.approx(360 / 410) and figures["limiter_active"]
     long = {
@@ -241,3 +244,20 @@ def test_instruction_totals_are_read_from_cachegrinds_summary() -> None:
     assert instructions.total_instructions(output) == 4_851_016_164
     with pytest.raises(RuntimeError, match="no instruction count"):
         instructions.total_instructions("==1== valgrind: failed to start tool 'cachegrind'")
+
+
+def test_functions_cold_start_measures_every_step() -> None:
+    """One run of the worker's cold start beside the local server's (a few seconds, one worker at a time)."""
+    if not (REPO.parent / "shared" / "functions-worker").is_dir():
+        pytest.skip("../shared/functions-worker is not beside this checkout")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.functions_cold_start", "--runs", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    for step in ("gRPC connected", "functions loaded", "first chat 200", "local server", "encodings"):
+        assert step in completed.stdout

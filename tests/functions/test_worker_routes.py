@@ -154,3 +154,13 @@ def test_the_worker_logs_no_request_lines(host: FunctionsHost) -> None:
     """uvicorn's access log would print one line per request to the worker's stdout (the host's log)."""
     httpx.get(f"{host.url}/health")
     assert not [line for line in host.output if '"GET /health HTTP/1.1"' in line]
+
+
+def test_bad_bodies_get_aoai_errors_through_the_worker(host: FunctionsHost) -> None:
+    url = f"{host.url}/openai/deployments/gpt-4o/chat/completions?api-version={API_VERSION}"
+    headers = {"api-key": KEY, "content-type": "application/json"}
+    too_big = httpx.post(url, content=b" " * (4 * 1024 * 1024 + 1), headers=headers, timeout=30)
+    not_json = httpx.post(url, content=b"{not json", headers=headers)
+    assert (too_big.status_code, not_json.status_code) == (413, 400)
+    for answer in (too_big, not_json):
+        assert answer.json()["error"]["message"]
