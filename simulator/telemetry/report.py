@@ -4,6 +4,7 @@ mode and faults in force, and the rate limiter's own counters."""
 from __future__ import annotations
 
 import datetime
+import time
 from typing import TYPE_CHECKING, Any
 
 from simulator.ratelimit import policy
@@ -25,6 +26,7 @@ async def stats_document(simulator: Simulator) -> dict[str, Any]:
     summaries = [own] if telemetry.shared is None else await telemetry.shared.summaries()
     document: dict[str, Any] = {
         "generated_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "now": time.time(),  # the clock slots are numbered by: the dashboard's current slot is partial
         "mode": config.mode.value,
         "faults": config.faults.to_json(),
         "instances": len(summaries),

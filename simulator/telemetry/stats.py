@@ -93,15 +93,15 @@ class Stats:
         counts = slot.counts
         counts[REQUESTS] += 1
         counts[REQUESTED] += requested
-        if status < 400:
+        if status < 400:  # latency of answers only: instant 429s would hide it
             counts[USED] += used
+            slot.latency[histogram.bucket(latency_ms)] += 1
+            if ttft_ms is not None:
+                slot.ttft[histogram.bucket(ttft_ms)] += 1
         else:
             counts[ERRORS] += 1
             if reason is not None:
                 counts[_REASON_INDEX[reason]] += 1
-        slot.latency[histogram.bucket(latency_ms)] += 1
-        if ttft_ms is not None:
-            slot.ttft[histogram.bucket(ttft_ms)] += 1
 
     def summary(self) -> Summary:
         """This instance's figures as published: per deployment, each slot's counters and each window's

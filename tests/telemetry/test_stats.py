@@ -42,7 +42,7 @@ def test_windows_count_what_falls_in_them() -> None:
     figures.add("chat", 200, None, 120, 150, 20.0, None)  # 14 minutes ago: only in the 15-minute window
     clock.now += 14 * 60
     figures.add("chat", 200, None, 100, 130, 40.0, 10.0)  # now
-    figures.add("chat", 429, "tokens", 0, 500, 1.0, None)
+    figures.add("chat", 429, "tokens", 0, 500, 1.0, None)  # refusals count, but not in latency
     figures.add("chat", 429, "fault", 0, 30, 1.0, None)
     rendered = stats.render(figures.summary(), lambda name: {"tokens_per_minute": 1000})["chat"]
     assert rendered["1m"]["requests"] == 3 and rendered["15m"]["requests"] == 4
@@ -52,6 +52,7 @@ def test_windows_count_what_falls_in_them() -> None:
     assert rendered["1m"]["errors"] == 2
     assert rendered["1m"]["ttft_ms"]["p50"] == pytest.approx(10, rel=0.1)
     assert rendered["15m"]["latency_ms"]["p99"] == pytest.approx(40, rel=0.1)
+    assert rendered["1m"]["latency_ms"]["p50"] == pytest.approx(40, rel=0.1)
     assert sum(rendered["series"]["requests"]) == 4 and len(rendered["series"]["requests"]) == stats.HISTORY_SLOTS
 
 
