@@ -40,9 +40,9 @@ class Exporters:
     def record(self, outcome: Outcome, request: OpenAIRequest) -> None:
         self.instruments.record(outcome, request)
         if self.tracer is not None:
-            self._trace(outcome)
+            self._trace(outcome, request)
 
-    def _trace(self, outcome: Outcome) -> None:
+    def _trace(self, outcome: Outcome, request: OpenAIRequest) -> None:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         ended = time.time_ns()
@@ -59,6 +59,8 @@ class Exporters:
                 "aoai.prompt_tokens": outcome.prompt_tokens,
                 "aoai.completion_tokens": outcome.completion_tokens,
                 "aoai.rate_limit_reason": outcome.reason or "",
+                "http.request.method": request.method,
+                "url.path": request.path,
                 "http.response.status_code": outcome.status,
             },
         )
