@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_TIKTOKEN)/*),)
 export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
 endif
 
-.PHONY: run test lint format bench bench-instructions browser dashboard-image clean
+.PHONY: run test lint format bench bench-instructions bench-telemetry browser dashboard-image clean
 
 run: $(VENV)/.runtime
 	$(BIN)/python -m simulator $(ARGS)
@@ -41,6 +41,9 @@ bench: $(VENV)/.dev
 
 bench-instructions: $(VENV)/.dev
 	$(BIN)/python -m bench.instructions $(ARGS)
+
+bench-telemetry: $(VENV)/.dev
+	$(BIN)/python -m bench.telemetry $(ARGS)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

@@ -213,3 +213,18 @@ def test_instruction_totals_are_read_from_cachegrinds_summary() -> None:
     assert instructions.total_instructions(output) == 4_851_016_164
     with pytest.raises(RuntimeError, match="no instruction count"):
         instructions.total_instructions("==1== valgrind: failed to start tool 'cachegrind'")
+
+
+@needs_tools
+def test_tiny_telemetry_run_compares_otlp_with_the_default() -> None:
+    tiny = ["--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "2"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.telemetry", *tiny],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "OTLP on / default:" in completed.stdout and "of the throughput" in completed.stdout
