@@ -11,42 +11,18 @@ machine's drift out of the ratio.
 from __future__ import annotations
 
 import argparse
-import http.server
 import json
 import statistics
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
 from bench import scenarios, wrk
 from bench.perf import drive, measurement, simulator_env
 from bench.scenarios import HEADERS
-from bench.servers import PinnedServer, free_port, simulator_command
-
-
-class DiscardingCollector:
-    """An OTLP/HTTP endpoint that answers 200 to everything and keeps nothing but a count."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.posts = 0
-        collector = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                collector.posts += 1
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from bench.servers import PinnedServer, simulator_command
+from tests.support.receiver import PostReceiver
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,9 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", default="chat", choices=[s.name for s in scenarios.scenarios()])
     args = parser.parse_args(argv)
     scenario = next(s for s in scenarios.scenarios(args.max_tokens) if s.name == args.scenario)
-    collector = DiscardingCollector()
+    collector = PostReceiver(keep=False).start()  # accepts and discards, on the client's core
     otlp = {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
         "OTEL_METRIC_EXPORT_INTERVAL": "1000",
     }
     with tempfile.TemporaryDirectory(prefix="aoai-bench-") as scratch:
@@ -101,8 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{scenario.title}: default {rates['default']:.0f} req/s ({cpu['default']:.1f} µs CPU/request)")
     print(f"{scenario.title}: OTLP on  {rates['otlp']:.0f} req/s ({cpu['otlp']:.1f} µs CPU/request)")
     print(f"OTLP on / default: {rates['otlp'] / rates['default']:.1%} of the throughput (target ≥ 90 %), "
-          f"collector received {collector.posts} posts")  # fmt: skip
-    collector.server.shutdown()
+          f"collector received {collector.count} posts")  # fmt: skip
+    collector.stop()
     return 0
 
 

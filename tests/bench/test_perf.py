@@ -26,20 +26,20 @@ needs_tools = pytest.mark.skipif(
 )
 
 
+def tiny_run(module: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """`python -m <module>` with one short round on two connections; it must succeed."""
+    tiny = ["--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "2"]
+    command = [sys.executable, "-m", module, *tiny, *options]
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed
+
+
 @needs_tools
 def test_tiny_run_measures_every_scenario_against_the_ceiling(tmp_path: Path) -> None:
     output = tmp_path / "perf.json"
-    tiny = ["--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "2"]
     streams = ["--streams", "4", "--stream-burst", "0", "--stream-tokens", "5", "--stream-ramp", "0.1"]
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench", *tiny, *streams, "--output", str(output)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    completed = tiny_run("bench", *streams, "--output", str(output))
     results = json.loads(output.read_text())
     measured = {(m["scenario"], m["server"]) for m in results["throughput"]["measurements"]}
     names = ("chat", "stream", "embeddings", "limited")
@@ -217,14 +217,5 @@ def test_instruction_totals_are_read_from_cachegrinds_summary() -> None:
 
 @needs_tools
 def test_tiny_telemetry_run_compares_otlp_with_the_default() -> None:
-    tiny = ["--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "2"]
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.telemetry", *tiny],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    completed = tiny_run("bench.telemetry")
     assert "OTLP on / default:" in completed.stdout and "of the throughput" in completed.stdout

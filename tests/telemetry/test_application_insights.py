@@ -4,10 +4,7 @@ carrying its apim-request-id, and the request log line as a trace with the same 
 
 from __future__ import annotations
 
-import gzip
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,37 +12,25 @@ from typing import Any
 import pytest
 from openai import AzureOpenAI
 
-from tests.support.ports import free_port
+from tests.support.receiver import PostReceiver
 from tests.support.server import SimulatorProcess
 
 
-class Ingestion:
-    """Accepts `POST …/track` as Application Insights does and keeps the envelopes."""
+def accepted(path: str, body: bytes) -> bytes:
+    """What the ingestion service answers to a batch it took whole."""
+    count = len(json.loads(body)) if body.strip().startswith(b"[") else 0
+    return json.dumps({"itemsReceived": count, "itemsAccepted": count, "errors": []}).encode()
+
+
+class Ingestion(PostReceiver):
+    """Accepts `POST …/track` as Application Insights does; its envelopes by kind."""
 
     def __init__(self) -> None:
-        self.port = free_port()
-        self.envelopes: list[dict[str, Any]] = []
-        received = self
+        super().__init__(accepted)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                if self.headers.get("content-encoding") == "gzip":
-                    body = gzip.decompress(body)
-                items = json.loads(body) if body.strip().startswith(b"[") else []
-                received.envelopes.extend(items)
-                answer = json.dumps({"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def envelopes(self) -> list[dict[str, Any]]:
+        return [item for _, body in list(self.posts) if body.strip().startswith(b"[") for item in json.loads(body)]
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         return [envelope["data"]["baseData"] for envelope in self.envelopes if envelope["data"]["baseType"] == kind]
@@ -53,9 +38,9 @@ class Ingestion:
 
 @pytest.fixture(scope="module")
 def ingestion() -> Iterator[Ingestion]:
-    endpoint = Ingestion()
+    endpoint = Ingestion().start()
     yield endpoint
-    endpoint.server.shutdown()
+    endpoint.stop()
 
 
 @pytest.fixture(scope="module")

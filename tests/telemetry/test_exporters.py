@@ -3,9 +3,6 @@ collector on loopback (decoded with the OTLP protobuf types), both from one simu
 
 from __future__ import annotations
 
-import gzip
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +14,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from simulator.telemetry.exporters import entra_credential
-from tests.support.ports import free_port
+from tests.support.receiver import PostReceiver
 from tests.support.server import SimulatorProcess
 
 PREDECESSOR_NAMES = [
@@ -29,40 +26,15 @@ PREDECESSOR_NAMES = [
 ]
 
 
-class Collector:
-    """An OTLP/HTTP receiver: keeps every decoded export request."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.metrics: list[ExportMetricsServiceRequest] = []
-        self.traces: list[ExportTraceServiceRequest] = []
-        received = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                if self.headers.get("content-encoding") == "gzip":
-                    body = gzip.decompress(body)
-                if self.path == "/v1/metrics":
-                    received.metrics.append(ExportMetricsServiceRequest.FromString(body))
-                elif self.path == "/v1/traces":
-                    received.traces.append(ExportTraceServiceRequest.FromString(body))
-                self.send_response(200)
-                self.send_header("content-type", "application/x-protobuf")
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+class Collector(PostReceiver):
+    """An OTLP/HTTP receiver: every export request, decoded."""
 
     def metric_names(self) -> set[str]:
         return {
             metric.name
-            for export in self.metrics
-            for resource in export.resource_metrics
+            for path, body in list(self.posts)
+            if path == "/v1/metrics"
+            for resource in ExportMetricsServiceRequest.FromString(body).resource_metrics
             for scope in resource.scope_metrics
             for metric in scope.metrics
         }
@@ -70,8 +42,9 @@ class Collector:
     def span_attributes(self) -> list[dict[str, Any]]:
         return [
             {attribute.key: attribute.value for attribute in span.attributes}
-            for export in self.traces
-            for resource in export.resource_spans
+            for path, body in list(self.posts)
+            if path == "/v1/traces"
+            for resource in ExportTraceServiceRequest.FromString(body).resource_spans
             for scope in resource.scope_spans
             for span in scope.spans
         ]
@@ -79,10 +52,9 @@ class Collector:
 
 @pytest.fixture(scope="module")
 def collector() -> Iterator[Collector]:
-    receiver = Collector()
-    receiver.thread.start()
+    receiver = Collector().start()
     yield receiver
-    receiver.server.shutdown()
+    receiver.stop()
 
 
 @pytest.fixture(scope="module")
