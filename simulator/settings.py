@@ -234,6 +234,11 @@ class Settings:
     metrics_prometheus: bool = setting(
         "SIMULATOR_METRICS_PROMETHEUS", "Serve the metrics as Prometheus text at `GET /++/metrics` (key needed).", False
     )
+    traces_per_second: float = setting(
+        "SIMULATOR_TRACES_PER_SECOND",
+        "Most request spans exported per second per instance (a span costs a quarter of a chat request); 0: none.",
+        10.0,
+    )
     log_format: str = setting("LOG_FORMAT", "`text`, or `json` for one JSON object per line.", "text")
     request_log_level: str = setting(
         "SIMULATOR_REQUEST_LOG_LEVEL",
@@ -274,6 +279,8 @@ class Settings:
                 raise SettingsError(f"{env} must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
         if self.log_format not in ("text", "json"):
             raise SettingsError(f"LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.traces_per_second < 0:
+            raise SettingsError("SIMULATOR_TRACES_PER_SECOND must be 0 or more")
         if self.stats_publish_seconds <= 0:
             raise SettingsError("SIMULATOR_STATS_PUBLISH_SECONDS must be positive")
         if self.mode is Mode.RECORD and not self.azure_openai_endpoint:

@@ -83,6 +83,7 @@ locals {
 
     # Telemetry (docs/observability.md). Application Insights is wired through site_config.
     OTEL_EXPORTER_OTLP_ENDPOINT     = ""
+    SIMULATOR_TRACES_PER_SECOND     = "10.0"
     SIMULATOR_METRICS_PROMETHEUS    = "false"
     LOG_FORMAT                      = "text"
     SIMULATOR_REQUEST_LOG_LEVEL     = "DEBUG"

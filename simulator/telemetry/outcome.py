@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from simulator.context import OpenAIRequest
 from simulator.errors import OpenAIError
+from simulator.ratelimit import policy
 from simulator.ratelimit.policy import Exceeded
 
 # 429 reasons, as the `reason` dimension and `/++/stats` name them.
@@ -48,3 +50,13 @@ def refusal_reason(error: OpenAIError, injected: bool) -> str | None:
         if exceeded.value in error.message:
             return reason
     return "tokens"
+
+
+def rate_limit_cost(request: OpenAIRequest) -> float | None:
+    """What the limiter charges the request on arrival; None for a deployment without limits."""
+    limits = policy.limits_for(request.deployment)
+    if isinstance(limits, policy.StandardLimits):
+        return min(policy.token_cost(request), limits.tokens_per_minute)
+    if isinstance(limits, policy.ProvisionedLimits):
+        return policy.provisioned_estimate(request, limits)
+    return None

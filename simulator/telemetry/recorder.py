@@ -101,12 +101,12 @@ class Telemetry:
         series = self.stats.series(name)
         series.open_streams += 1
         if self.exporters is not None:
-            self.exporters.instruments.stream_opened(name)
+            self.exporters.stream_opened(name)
 
         def closed(first_write: float | None, ended: float) -> None:
             series.open_streams -= 1
             if self.exporters is not None:
-                self.exporters.instruments.stream_closed(name)
+                self.exporters.stream_closed(name)
             full = ended - request.received_at
             ttft = None if first_write is None else first_write - request.received_at
             usage = reply.usage

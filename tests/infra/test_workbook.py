@@ -9,7 +9,7 @@ from pathlib import Path
 
 import hcl2
 
-from simulator.telemetry.instruments import PREFIX
+from simulator.telemetry.aggregates import HISTOGRAMS, OPEN_STREAMS, RATE_LIMITED
 
 TERRAFORM = Path(__file__).resolve().parents[2] / "infra" / "terraform"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
@@ -39,8 +39,7 @@ def test_queries_are_the_documented_ones() -> None:
 
 def test_queries_name_exported_metrics() -> None:
     names = set(re.findall(r'name == "([^"]+)"', "\n".join(queries().values())))
-    source = (Path(__file__).resolve().parents[2] / "simulator" / "telemetry" / "instruments.py").read_text()
-    exported = {f"{PREFIX}{suffix}" for suffix in re.findall(r'f"\{PREFIX\}([^"]+)"', source)}
+    exported = {spec.name for spec in HISTOGRAMS} | {RATE_LIMITED, OPEN_STREAMS}
     assert names and names <= exported, names - exported
 
 

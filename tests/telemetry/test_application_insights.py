@@ -81,7 +81,9 @@ def test_metrics_requests_and_logs_reach_application_insights(server: SimulatorP
     deadline = time.monotonic() + 30
     while not arrived() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert arrived(), [envelope["data"]["baseType"] for envelope in ingestion.envelopes]
+    kinds = {envelope["data"]["baseType"] for envelope in ingestion.envelopes}
+    metrics = {metric["name"] for data in ingestion.of_kind("MetricData") for metric in data["metrics"]}
+    assert arrived(), (kinds, metrics, server._output[-20:])
     [request] = [r for r in ingestion.of_kind("RequestData") if r["properties"].get("aoai.request_id") == request_id]
     assert request["name"] == "ChatCompletions_Create gpt-4o" and request["responseCode"] == "200"
     [log] = [m for m in ingestion.of_kind("MessageData") if request_id in m["message"]]
