@@ -19,6 +19,11 @@ OPERATION_KEYS: Mapping[str, Operation] = {
     "chat": Operation.CHAT_COMPLETIONS,
     "completions": Operation.COMPLETIONS,
     "embeddings": Operation.EMBEDDINGS,
+    "transcriptions": Operation.TRANSCRIPTIONS,
+    "translations": Operation.TRANSLATIONS,
+    "speech": Operation.SPEECH,
+    "images": Operation.IMAGE_GENERATIONS,
+    "imageEdits": Operation.IMAGE_EDITS,
 }
 _EMPTY: Mapping[str, ProfileOverride] = MappingProxyType({})
 
