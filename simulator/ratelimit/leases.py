@@ -164,6 +164,9 @@ def renew_standard(
     `fraction` of the limits, or `wanted_tokens` if more (what the instance spends in a lease period).
     Refused, `current` stays charged as it was, so the instance may go on spending it."""
     state.requests.resize(limits.request_window_seconds)
+    # Another instance's clock may already have opened the next request window: charge that one, never reset it
+    # to the window before (which would wipe what the others counted in it).
+    now = max(now, state.requests.ends(state.requests.window - 1))
     took_tokens = took_requests = given_tokens = given_requests = 0
     if current is not None and current.returnable:
         took_tokens, took_requests = current.tokens, current.requests

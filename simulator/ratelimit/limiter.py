@@ -264,16 +264,19 @@ class RateLimiter:
         """Trade the deployment's lease in for a new one, or read a refusal; None: the store failed. Runs under
         `ledger.lock`. While a request is `waiting` the old lease is not spent (that request needs more than it
         has); ahead of need it still is, and the new lease takes those spends over."""
-        now = self._clock()
         current = _lease(ledger, limits)
         if waiting:
             ledger.lease = None
         fraction, seconds = self._fraction, self.config.lease_seconds
         correction = ledger.correction
-        wanted = self._wanted(ledger, limits, now)
+        clock = self._clock
 
         def change(state: MeterState) -> Lease | Refusal:
+            # The time of this attempt: a store retries a lost compare-and-swap on a fresher state, and a time read
+            # before the earlier round trips may lie in a window that the fresher state has already left.
+            now = clock()
             if isinstance(limits, StandardLimits):
+                wanted = self._wanted(ledger, limits, now)
                 assert current is None or isinstance(current, StandardLease)
                 return leases.renew_standard(state, now, limits, int(cost), current, fraction, seconds, wanted)
             assert current is None or isinstance(current, ProvisionedLease)
@@ -288,7 +291,8 @@ class RateLimiter:
             return None
         ledger.correction -= correction
         ledger.version += 1
-        ledger.renewed_at, ledger.spent = now, 0.0
+        ledger.renewed_at = outcome.read_at if isinstance(outcome, Refusal) else outcome.granted_at
+        ledger.spent = 0.0
         if isinstance(outcome, Refusal):
             ledger.lease = current  # still charged as it was: what it has left may serve smaller requests
             ledger.refusal = outcome

@@ -4,6 +4,7 @@ leases it renews ahead of need (with a store made slow or failing on purpose).""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -12,7 +13,7 @@ from simulator.ratelimit import RateLimitConfig, RateLimiter, leases, policy
 from simulator.ratelimit.state import MeterState
 from simulator.ratelimit.stores import MemoryStore, StoreError
 from simulator.replies import Usage
-from tests.ratelimit.factory import FakeClock, chat, provisioned, standard
+from tests.ratelimit.factory import START, FakeClock, chat, provisioned, standard
 
 
 @pytest.fixture
@@ -234,3 +235,67 @@ def test_a_refused_renewal_keeps_the_old_lease_charged(clock: FakeClock) -> None
     assert refusal.remaining_tokens == 200  # counted as available to this instance: free 100 + its own 100
     granted = leases.renew_standard(state, clock.now, limits, 200, lease, 0.0, 1.0)
     assert isinstance(granted, leases.StandardLease) and granted.tokens == 200 and granted.took_tokens == 100
+
+
+class RacedStore(MemoryStore):
+    """A shared store whose next change loses a compare-and-swap once: another instance writes first, and the
+    clock moves on while the loser reads the state again, as a Table Storage retry does."""
+
+    local = False
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.interloper: Callable[[MeterState], object] | None = None
+
+    async def transact(self, key, change):  # type: ignore[no-untyped-def]
+        interloper, self.interloper = self.interloper, None
+        if interloper is not None:
+            change(self.state(key).copy())  # the attempt whose write lost: its result is thrown away
+            interloper(self.state(key))
+            self.clock.advance(0.003)  # the round trips of the lost write and of the fresh read
+        return await super().transact(key, change)
+
+
+async def test_a_retried_renewal_reads_the_clock_again_and_never_resets_the_window_backwards(
+    clock: FakeClock,
+) -> None:
+    """A renewal that starts just before a request window ends and is retried after another instance opened the
+    next window must charge that next window, not reset it to the one that ended (issue 14)."""
+    store = RacedStore(clock)
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+    deployment = standard(tpm=60_000)  # 360 RPM: 60 requests per 10-s window
+    limits = policy.limits_for(deployment)
+    assert isinstance(limits, policy.StandardLimits) and limits.requests_per_window == 60
+    clock.advance(9.999)
+
+    def other_instance(state: MeterState) -> None:  # takes 30 requests of the next window, at 10.001
+        lease = leases.renew_standard(state, clock.now + 0.002, limits, 1, None, 0.5, 1.0)
+        assert isinstance(lease, leases.StandardLease) and lease.requests == 30
+
+    store.interloper = other_instance
+    admitted = 0
+    for _ in range(200):  # the rest of the next window, well over its limit
+        try:
+            await limiter.admit(chat(deployment, max_tokens=1))
+            admitted += 1
+        except OpenAIError:
+            pass
+        clock.advance(0.02)
+    assert clock.now < START + 20  # all within the window the other instance opened
+    assert 30 + admitted == 60
+
+
+def test_a_renewal_dated_before_the_stored_window_charges_that_window(clock: FakeClock) -> None:
+    """Clocks of instances differ by a little: a renewal whose time falls in the window before the stored one
+    charges the stored window rather than wiping its count."""
+    deployment = standard(tpm=60_000)
+    limits = policy.limits_for(deployment)
+    assert isinstance(limits, policy.StandardLimits)
+    state = MeterState()
+    first = leases.renew_standard(state, START + 10.001, limits, 1, None, 0.5, 1.0)
+    assert isinstance(first, leases.StandardLease) and first.requests == 30
+    late = leases.renew_standard(state, START + 9.999, limits, 1, None, 0.5, 1.0)
+    assert isinstance(late, leases.StandardLease) and late.requests == 30
+    assert late.request_window == first.request_window
+    assert state.requests.used(START + 10.002) == 60
