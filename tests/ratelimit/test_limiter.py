@@ -4,6 +4,7 @@ leases it renews ahead of need (with a store made slow or failing on purpose).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import pytest
@@ -299,3 +300,48 @@ def test_a_renewal_dated_before_the_stored_window_charges_that_window(clock: Fak
     assert isinstance(late, leases.StandardLease) and late.requests == 30
     assert late.request_window == first.request_window
     assert state.requests.used(START + 10.002) == 60
+
+
+async def test_requests_waiting_for_a_renewal_share_one_round_trip(clock: FakeClock) -> None:
+    """On a request-bound deployment every lease used to be one request, so every request was a compare-and-swap;
+    now a renewal leases for every request queued behind it (issue 14)."""
+    store = SlowStore()
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+    deployment = standard(tpm=60_000)  # 60 requests per 10 s: 1 % of it is not one request
+    store.gate.clear()
+    waiting = [asyncio.create_task(limiter.admit(chat(deployment, max_tokens=1))) for _ in range(20)]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert store.transactions == 1  # the first request's renewal is in flight; the others queue behind it
+    store.gate.set()
+    admissions = await asyncio.gather(*waiting)
+    assert len(admissions) == 20
+    assert store.transactions == 2  # the second renewal was sized to the 19 still waiting
+    assert limiter.renewals.waited == 20 and limiter.served_unlimited == 0
+
+
+async def test_a_request_lease_grows_with_the_demand_up_to_a_share_of_the_window(clock: FakeClock) -> None:
+    store = SlowStore()
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+    deployment = standard(tpm=60_000)  # 60 requests per 10 s
+    for _ in range(40):  # 100 requests per second offered to this instance
+        with contextlib.suppress(OpenAIError):
+            await limiter.admit(chat(deployment, max_tokens=1))
+        await limiter.renewals_done()
+        clock.advance(0.01)
+    lease = limiter._ledgers["chat"].lease
+    assert isinstance(lease, leases.StandardLease)
+    assert lease.granted_requests == 15  # a quarter of the window, not one request
+    assert store.transactions < 10
+
+
+def test_leased_tokens_count_for_a_minute_after_the_lease_could_last_be_spent(clock: FakeClock) -> None:
+    deployment = standard(tpm=10_000, rpm=60_000)
+    limits = policy.limits_for(deployment)
+    assert isinstance(limits, policy.StandardLimits)
+    state = MeterState()
+    lease = leases.renew_standard(state, clock.now, limits, 100, None, 0.01, 1.0)
+    assert isinstance(lease, leases.StandardLease) and lease.expires_at == clock.now + 1.0
+    # Spent at the last moment the lease allows, the tokens still count a full 60 s later.
+    assert state.tokens.used(lease.expires_at + 59.99) == 100
+    assert state.tokens.used(lease.expires_at + 60.25) == 0

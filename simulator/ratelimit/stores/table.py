@@ -3,6 +3,9 @@
 One entity per deployment, in its own partition (Table Storage serves about 2,000 entities/s per partition),
 changed by optimistic concurrency: read with its ETag, write back only if nobody wrote in between, else read
 again. The limiter's leases keep these changes to a few per second per deployment (docs/rate-limits.md).
+
+A lost compare-and-swap is an answer, not a failure: it is retried for as long as the caller waits. Only a
+round trip that takes longer than `operation_timeout` (a store that does not answer) or an error is a failure.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
+import itertools
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -35,6 +40,15 @@ _BACKOFF_SECONDS = 0.002
 _BACKOFF_DOUBLINGS = 3
 
 
+@dataclasses.dataclass(slots=True)
+class Operations:
+    """Round trips made, for the load a deployment puts on its partition (benchmarks, statistics)."""
+
+    reads: int = 0
+    writes: int = 0
+    conflicts: int = 0  # writes lost to another instance's (412, or 409 on a create)
+
+
 def partition_key(key: str) -> str:
     """Deployment names may hold characters Table keys forbid (`/`, `#`, `?`, ...): those are hex-encoded,
     under a different prefix so that no encoded name equals a plain one."""
@@ -48,12 +62,15 @@ class TableStore(LimitStore):
         self,
         client: TableClient,
         *,
-        max_attempts: int = 10,
+        operation_timeout: float | None = None,
+        max_attempts: int | None = None,
         random_source: random.Random | None = None,
         closing: tuple[Any, ...] = (),
     ) -> None:
         self._client = client
-        self._max_attempts = max_attempts
+        self._timeout = operation_timeout
+        self._max_attempts = max_attempts  # None: for as long as the caller waits
+        self.operations = Operations()
         self._random = random_source or random.Random(0)
         self._closing = closing
         # Changes to one key from this process go one at a time: racing our own writes only wastes round trips.
@@ -70,14 +87,14 @@ class TableStore(LimitStore):
             client = TableClient.from_connection_string(
                 config.connection_string, table_name=config.table_name, **options
             )
-            return cls(client)
+            return cls(client, operation_timeout=config.store_timeout)
         if not config.account_url:
             raise ValueError("Table Storage needs a connection string or an account URL")
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
         client = TableClient(config.account_url, config.table_name, credential=credential, **options)
-        return cls(client, closing=(credential,))
+        return cls(client, operation_timeout=config.store_timeout, closing=(credential,))
 
     async def transact(self, key: str, change: Callable[[MeterState], T]) -> T:
         async with self._locks[key]:
@@ -85,7 +102,8 @@ class TableStore(LimitStore):
                 return await self._transact(partition_key(key), key, change)
 
     async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T]) -> T:
-        for attempt in range(self._max_attempts):
+        attempts = itertools.count() if self._max_attempts is None else range(self._max_attempts)
+        for attempt in attempts:
             entity = await self._read(partition)
             before = entity[STATE] if entity is not None else None
             state = MeterState.from_json(before) if before is not None else MeterState()
@@ -97,25 +115,30 @@ class TableStore(LimitStore):
         raise StoreError(f"{self._max_attempts} writers in a row changed {key!r} first; giving up")
 
     async def _read(self, partition: str) -> Any:
+        self.operations.reads += 1
         try:
-            return await self._client.get_entity(partition, ROW_KEY)
+            async with asyncio.timeout(self._timeout):
+                return await self._client.get_entity(partition, ROW_KEY)
         except ResourceNotFoundError:  # no entity yet, or no table yet (a fresh account, or Azurite restarted)
             return None
 
     async def _write(self, partition: str, text: str, entity: Any) -> bool:
         """Save `text` if the entity is still as read; False if someone else changed it first."""
         row = {"PartitionKey": partition, "RowKey": ROW_KEY, STATE: text}
+        self.operations.writes += 1
         try:
-            if entity is None:
-                await self._client.create_entity(row)
-            else:
-                await self._client.update_entity(
-                    row,
-                    mode=UpdateMode.REPLACE,
-                    etag=entity.metadata["etag"],
-                    match_condition=MatchConditions.IfNotModified,
-                )
+            async with asyncio.timeout(self._timeout):
+                if entity is None:
+                    await self._client.create_entity(row)
+                else:
+                    await self._client.update_entity(
+                        row,
+                        mode=UpdateMode.REPLACE,
+                        etag=entity.metadata["etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
         except (ResourceExistsError, ResourceModifiedError):
+            self.operations.conflicts += 1
             return False
         except ResourceNotFoundError:
             if entity is None:
@@ -129,7 +152,8 @@ class TableStore(LimitStore):
 
     async def _create_table(self) -> None:
         with contextlib.suppress(ResourceExistsError):
-            await self._client.create_table()
+            async with asyncio.timeout(self._timeout):
+                await self._client.create_table()
 
     async def aclose(self) -> None:
         await self._client.close()
