@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -30,7 +31,7 @@ from simulator.ratelimit.failure import FailureStats, StoreGuard, StoreUnavailab
 from simulator.ratelimit.leases import Lease, ProvisionedLease, Refusal, StandardLease
 from simulator.ratelimit.policy import ProvisionedLimits, StandardLimits
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores import LimitStore, MemoryStore, open_store
+from simulator.ratelimit.stores import LimitStore, MemoryStore, Unchanged, open_store
 from simulator.replies import Usage
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ MAX_LEASE_FACTOR = 5
 MAX_REQUEST_LEASE_SHARE = 0.25
 # A rate measured over less time than this is mostly noise (a renewal right after another).
 _SHORTEST_RATE_SPAN = 0.05
+# Instances told by the store when there will be room again come back spread over this share of a lease period,
+# at random, rather than all at that moment: one of them takes the room and the others read a refusal, instead
+# of all but one losing a compare-and-swap.
+REFUSAL_SPREAD = 0.1
 # A waiting request whose new lease ended before it arrived (a store slower than a lease period, or a request
 # window that ended during the round trip) renews again, this many times at most.
 _RENEWALS_PER_WAIT = 3
@@ -87,6 +92,8 @@ class _Ledger:
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     lease: Lease | None = None
     refusal: Refusal | None = None
+    # How long after the time a refusal names this instance goes on refusing (`REFUSAL_SPREAD`).
+    offset: float = 0.0
     correction: float = 0.0  # Provisioned: actual minus estimated costs not yet written to the store
     demand_at: float = -math.inf  # when the latest request arrived
     # Since the latest renewal, admitted or not: the demand rate that sizes the next lease.
@@ -103,8 +110,17 @@ class _Ledger:
 
 
 class RateLimiter:
-    def __init__(self, store: LimitStore, config: RateLimitConfig | None = None, *, clock: Clock = time.time) -> None:
-        """`clock` is wall-clock time by default because instances sharing a store must agree on windows."""
+    def __init__(
+        self,
+        store: LimitStore,
+        config: RateLimitConfig | None = None,
+        *,
+        clock: Clock = time.time,
+        random_source: random.Random | None = None,
+    ) -> None:
+        """`clock` is wall-clock time by default because instances sharing a store must agree on windows;
+        `random_source` is seeded from the system by default because they must not draw the same offsets."""
+        self._random = random_source or random.Random()
         self.config = config or RateLimitConfig()
         self.renewals = RenewalStats()
         self._store = store
@@ -239,7 +255,7 @@ class RateLimiter:
             return Admission(policy.standard_headers(limits, *outcome))
         raise self._refuse(request, outcome, limits)
 
-    async def _transact(self, key: str, change: Callable[[MeterState], T]) -> T | None:
+    async def _transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T | None:
         """The change, within the failure policy's time bound unless the store is local; None: it failed."""
         try:
             if self._store.local:
@@ -258,7 +274,7 @@ class RateLimiter:
         refusal = ledger.refusal
         if refusal is None or now >= refusal.read_at + self._trust_seconds:
             return None
-        refused = _check(refusal.state, now, limits, cost)
+        refused = _check(refusal.state, max(refusal.read_at, now - ledger.offset), limits, cost)
         if refused is None:
             return None
         if now >= refusal.read_at + self._trust_seconds / 2:
@@ -307,19 +323,34 @@ class RateLimiter:
         fraction, seconds = self._fraction, self.config.lease_seconds
         correction = ledger.correction
         clock = self._clock
+        applied = True  # whether the store took the correction
 
-        def change(state: MeterState) -> Lease | Refusal:
+        def change(state: MeterState) -> Lease | Refusal | Unchanged[Refusal]:
+            nonlocal applied
             # The time of this attempt: a store retries a lost compare-and-swap on a fresher state, and a time read
             # before the earlier round trips may lie in a window that the fresher state has already left.
             now = clock()
             tokens, requests = self._wanted(ledger, limits, now)
+            outcome: Lease | Refusal
             if isinstance(limits, StandardLimits):
                 assert current is None or isinstance(current, StandardLease)
-                return leases.renew_standard(
+                outcome = leases.renew_standard(
                     state, now, limits, int(cost), current, fraction, seconds, math.ceil(tokens), requests
                 )
-            assert current is None or isinstance(current, ProvisionedLease)
-            return leases.renew_provisioned(state, now, limits, cost, current, correction, fraction, seconds, tokens)
+            else:
+                assert current is None or isinstance(current, ProvisionedLease)
+                renewal = (now, limits, cost, current, correction, fraction, seconds, tokens)
+                # A correction that lowers the level may wait for the next grant: others only refuse a little
+                # more meanwhile. Refused with it, this renewal is then only a read.
+                if correction <= 0:
+                    refused = leases.renew_provisioned(state.copy(), *renewal)
+                    if isinstance(refused, Refusal):
+                        applied = False
+                        return Unchanged(refused)
+                outcome = leases.renew_provisioned(state, *renewal)
+            applied = True
+            # A refusal gives nothing back and takes nothing: unless a correction is due, it is only a read.
+            return Unchanged(outcome) if isinstance(outcome, Refusal) and not correction else outcome
 
         outcome = await self._transact(ledger.name, change)
         if outcome is None:
@@ -328,14 +359,16 @@ class RateLimiter:
                 current.returnable = False
                 ledger.lease = current
             return None
-        ledger.correction -= correction
+        if applied:
+            ledger.correction -= correction
         ledger.version += 1
         ledger.renewed_at = outcome.read_at if isinstance(outcome, Refusal) else outcome.granted_at
         ledger.arrived_requests, ledger.arrived_cost = 0, 0.0
         if isinstance(outcome, Refusal):
             ledger.lease = current  # still charged as it was: what it has left may serve smaller requests
             ledger.refusal = outcome
-            self._renew_at(ledger, outcome.read_at + outcome.wait)
+            ledger.offset = self._random.random() * REFUSAL_SPREAD * self.config.lease_seconds
+            self._renew_at(ledger, outcome.read_at + outcome.wait + ledger.offset)
             return outcome
         if current is not None:
             outcome.take_over(current)  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ from azure.data.tables.aio import TableClient
 
 from simulator.ratelimit.config import RateLimitConfig
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores.base import LimitStore, StoreError
+from simulator.ratelimit.stores.base import LimitStore, StoreError, Unchanged
 
 T = TypeVar("T")
 
@@ -96,18 +96,20 @@ class TableStore(LimitStore):
         client = TableClient(config.account_url, config.table_name, credential=credential, **options)
         return cls(client, operation_timeout=config.store_timeout, closing=(credential,))
 
-    async def transact(self, key: str, change: Callable[[MeterState], T]) -> T:
+    async def transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:
         async with self._locks[key]:
             with _as_store_errors():
                 return await self._transact(partition_key(key), key, change)
 
-    async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T]) -> T:
+    async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:
         attempts = itertools.count() if self._max_attempts is None else range(self._max_attempts)
         for attempt in attempts:
             entity = await self._read(partition)
             before = entity[STATE] if entity is not None else None
             state = MeterState.from_json(before) if before is not None else MeterState()
             result = change(state)
+            if isinstance(result, Unchanged):
+                return result.value
             after = state.to_json()
             if after == before or await self._write(partition, after, entity):
                 return result
