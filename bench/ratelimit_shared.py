@@ -182,6 +182,7 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
         "reads": getattr(operations, "reads", 0),
         "writes": getattr(operations, "writes", 0),
         "conflicts": getattr(operations, "conflicts", 0),
+        "longest_ms": getattr(operations, "longest", 0.0) * 1000,
         "waited": limiter.renewals.waited,
         "ahead": limiter.renewals.ahead,
         "p50_ms": percentile(driver.latencies, 0.5) * 1000,
@@ -292,6 +293,7 @@ def analyse(results: list[dict[str, Any]], args: argparse.Namespace, start: floa
         "operations_per_second_per_process": operations / args.seconds / len(results),
         "conflict_share": sum(result["conflicts"] for result in results) / writes if writes else 0.0,
         "failures": sum(result["store_failures"] for result in results),
+        "longest_ms": max(result["longest_ms"] for result in results),
     }
     figures["served_unlimited"] = sum(result["served_unlimited"] for result in results)
     figures["unlimited_answers"] = sum(sum(result["unlimited"].values()) for result in results)
@@ -320,7 +322,8 @@ def report(figures: dict[str, Any]) -> None:
     print(
         f"  store: {store['round_trips_per_second_per_process']:.1f} round trips/s per process "
         f"({store['operations_per_second_per_process']:.1f} counted by the store), "
-        f"{store['conflict_share']:.1%} of writes lost, {store['failures']} failures; served unlimited "
+        f"{store['conflict_share']:.1%} of writes lost, slowest {store['longest_ms']:.0f} ms, "
+        f"{store['failures']} failures; served unlimited "
         f"{figures['served_unlimited']} (answers without headers {figures['unlimited_answers']})"
     )
     print(

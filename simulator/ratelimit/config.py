@@ -38,7 +38,7 @@ class RateLimitConfig:
     # Longest one round trip to the store may take before the store counts as unreachable; after a failure the
     # store is left alone for `retry_interval`. A slow store is not a failed one: compare-and-swaps lost to other
     # instances are retried as long as each answer comes within this bound, up to `transaction_timeout` in all.
-    store_timeout: float = 0.5
+    store_timeout: float = 5.0
     retry_interval: float = 2.0
     transaction_timeout: float = 10.0
     # Region named in 429 messages ("Your requests to gpt-4o for gpt-4o in East US have exceeded ...").

@@ -14,6 +14,7 @@ PROCESSES = 3
 def test_shared_limits_hold_under_load_with_the_store_five_milliseconds_away(azurite: Azurite) -> None:
     args = ratelimit_shared.parser().parse_args(["--seconds", "24"])
     figures = ratelimit_shared.run(azurite, PROCESSES, 0.005, args)
+    ratelimit_shared.report(figures)  # shown when an assertion fails
 
     # No margin on the limits themselves: both hold by construction (docs/rate-limits.md, Accuracy bound).
     # A request lease is spent only in the window it was charged to.

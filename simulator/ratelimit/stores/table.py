@@ -17,7 +17,8 @@ import dataclasses
 import itertools
 import random
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
@@ -47,6 +48,7 @@ class Operations:
     reads: int = 0
     writes: int = 0
     conflicts: int = 0  # writes lost to another instance's (412, or 409 on a create)
+    longest: float = 0.0  # seconds, the slowest round trip
 
 
 def partition_key(key: str) -> str:
@@ -119,7 +121,7 @@ class TableStore(LimitStore):
     async def _read(self, partition: str) -> Any:
         self.operations.reads += 1
         try:
-            async with asyncio.timeout(self._timeout):
+            async with self._round_trip():
                 return await self._client.get_entity(partition, ROW_KEY)
         except ResourceNotFoundError:  # no entity yet, or no table yet (a fresh account, or Azurite restarted)
             return None
@@ -129,7 +131,7 @@ class TableStore(LimitStore):
         row = {"PartitionKey": partition, "RowKey": ROW_KEY, STATE: text}
         self.operations.writes += 1
         try:
-            async with asyncio.timeout(self._timeout):
+            async with self._round_trip():
                 if entity is None:
                     await self._client.create_entity(row)
                 else:
@@ -148,13 +150,23 @@ class TableStore(LimitStore):
             return False
         return True
 
+    @contextlib.asynccontextmanager
+    async def _round_trip(self) -> AsyncIterator[None]:
+        """One request to the service, within the time bound; the longest is kept for statistics."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout):
+                yield
+        finally:
+            self.operations.longest = max(self.operations.longest, time.monotonic() - started)
+
     async def prepare(self) -> None:
         with _as_store_errors():
             await self._create_table()
 
     async def _create_table(self) -> None:
         with contextlib.suppress(ResourceExistsError):
-            async with asyncio.timeout(self._timeout):
+            async with self._round_trip():
                 await self._client.create_table()
 
     async def aclose(self) -> None:
