@@ -34,6 +34,7 @@ LONG_WINDOW_S = 60.0
 LONG_GAP_S = 240.0
 LONG_SLICES = 6  # minutes 1 and 6 as this many slices, each followed by as long a slice of unlimited chat
 PACED_TTFT_MS = 100.0
+HOOKS_EXTENSION = Path(__file__).resolve().parent / "noop_hooks.py"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stream-rate", type=float, default=50.0, help="tokens per second per stream (default 50)")
     parser.add_argument("--stream-ramp", type=float, default=2.0, help="seconds over which streams open (default 2)")
     parser.add_argument("--long", action="store_true", help="also 9 minutes of rate-limited load (minute 1 vs 6)")
+    parser.add_argument("--hooks", action="store_true", help="load bench/noop_hooks.py")
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/perf-<time>.json)")
     return parser.parse_args(argv)
 
@@ -114,6 +116,8 @@ def throughput(args: argparse.Namespace, work: Path, deployments: Path) -> dict[
     launch = scenarios.first_chat()
     simulator = PinnedServer("simulator", simulator_command(), core=args.server_core)
     simulator.env.update(simulator_env(deployments, SIMULATOR_LATENCY_ENABLED="false"))
+    if args.hooks:
+        simulator.env["EXTENSION_PATH"] = str(HOOKS_EXTENSION)
     with simulator:
         launch_s = simulator.wait_for(launch.path, launch.sample_body(), HEADERS)
         bodies = work / "bodies"

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 from simulator import faults as fault_kinds
 from simulator.collector import COLLECTOR
 from simulator.context import OpenAIRequest
-from simulator.delivery import abort_after, apply_completion_filter, settle_when_done
+from simulator.delivery import QUIET_ABORTS, abort_after, apply_completion_filter, settle_when_done
 from simulator.deployments import Deployment, Deployments, load_deployments
 from simulator.errors import OpenAIError
-from simulator.extensions import load_extension
+from simulator.extensions import ExtensionRegistry, load_extensions
+from simulator.extensions.limits import LimitStores
 from simulator.faults import FaultConfig, FaultInjector
 from simulator.generators import Generator, default_generators
 from simulator.generators.base import GenerationSettings, RandomSource
@@ -73,6 +74,7 @@ class Simulator:
         self._recorder: Recorder | None = None
         self._replayer: Replayer | None = None
         self._persister: Any = None
+        self.extensions = ExtensionRegistry(self, LimitStores(limiter.config))
         self._rebuild(config_store.current)
         config_store.subscribe(self._rebuild)
 
@@ -117,20 +119,23 @@ class Simulator:
             recording=recording_config(settings),
             limiter=RateLimiter.from_config(rate_limit_config(settings)),
         )
-        if settings.extension_path is not None:
-            load_extension(settings.extension_path, simulator)
+        if settings.extension_path:
+            load_extensions(settings.extension_path, simulator.extensions)
+            simulator._rebuild(simulator.config)  # with the extensions' latency rules
         return simulator
 
     async def start(self) -> None:
         """Connect to shared state (runtime config and limits in Table Storage) before serving."""
         await self.config_store.start()
         await self.limiter.start()
+        await self.extensions.start()
         COLLECTOR.start()
 
     async def close(self) -> None:
         await COLLECTOR.close()
         await self.config_store.close()
         await self.limiter.aclose()
+        await self.extensions.close()
         if self._recorder is not None:
             await self._recorder.close()
         if self._persister is not None:
@@ -147,7 +152,8 @@ class Simulator:
             default_chat_model=self.settings.default_chat_model,
             default_embedding_model=self.settings.default_embedding_model,
         )
-        self.latency = LatencyModel(config.latency, self._latency_random)
+        rules = self.extensions.ruled_profile if self.extensions.latency_rules else None
+        self.latency = LatencyModel(config.latency, self._latency_random, rules)
 
     async def answer(self, request: OpenAIRequest) -> Reply:
         config = self.config
@@ -194,13 +200,15 @@ class Simulator:
         reply = generator.generate(request, params, rng)
         if isinstance(decision, fault_kinds.FilterCompletion):
             reply = apply_completion_filter(reply, decision.content_filter_results())
+        reasoning_tokens = reply.usage.reasoning_tokens if reply.usage else 0
         if isinstance(reply, StreamReply) and reply.events is not None:
-            plan = self.latency.plan(request, chunk_tokens=reply.events.token_counts())
+            chunk_tokens = reply.events.token_counts()
+            plan = self.latency.plan(request, chunk_tokens=chunk_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
                 reply.source = self.pacer.pace(reply.events, plan, request.received_at)
         elif isinstance(reply, JsonReply):
             completion_tokens = reply.usage.completion_tokens if reply.usage else 0
-            plan = self.latency.plan(request, completion_tokens)
+            plan = self.latency.plan(request, completion_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
                 await self.pacer.wait_until(request.received_at + plan.total)
         return reply
@@ -232,6 +240,7 @@ def configure_logging(level: str, *, root: bool = True) -> None:
     logging.getLogger("simulator").setLevel(level.upper())
     azure_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("azure").setLevel(azure_level)
+    logging.getLogger("uvicorn.error").addFilter(QUIET_ABORTS)  # a dropped connection asked for is no error
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:

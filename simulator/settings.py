@@ -76,8 +76,9 @@ class Settings:
     azure_openai_key: str | None = setting(
         "AZURE_OPENAI_KEY", "Key for `AZURE_OPENAI_ENDPOINT`; unset: Entra ID (DefaultAzureCredential).", secret=True
     )
-    extension_path: Path | None = setting(
-        "EXTENSION_PATH", "Python file or package whose `initialize(simulator)` adds generators or limits."
+    extension_path: str | None = setting(
+        "EXTENSION_PATH",
+        "Python files or package folders, comma-separated, each with `initialize(simulator)` (docs/extending.md).",
     )
     log_level: str = setting("LOG_LEVEL", "Python log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
 

@@ -23,19 +23,28 @@ Endpoint = Callable[[Simulator, Request, bytes], Awaitable[Response]]
 async def dispatch(
     simulator: Simulator, request: Request, endpoint: Endpoint, methods: frozenset[str], *, auth: bool
 ) -> Response:
-    """Run `endpoint`, turning every refusal into an AOAI-shaped error and every crash into a clean 500."""
+    """Run `endpoint`, turning every refusal into an AOAI-shaped error and every crash into a clean 500.
+    Extensions' request hooks run before the endpoint, their response hooks on every answer (refusals too)."""
+    hooks = simulator.extensions.hooks
     try:
         if auth:
             authenticate(header_map(request), simulator.api_key)
         if request.method not in methods:
             raise errors.method_not_allowed(request.method)
         body = await read_body(request, simulator.settings.max_body_bytes)
-        return await endpoint(simulator, request, body)
+        if hooks is None:
+            return await endpoint(simulator, request, body)
+        body, response = await hooks.before(request, body, common_headers(request, simulator.settings.region))
+        if response is None:
+            response = await endpoint(simulator, request, body)
     except OpenAIError as error:
-        return error_response(error, common_headers(request, simulator.settings.region))
+        response = error_response(error, common_headers(request, simulator.settings.region))
     except Exception:
         logger.exception("unexpected error answering %s %s", request.method, request.url.path)
-        return error_response(errors.internal_error(), common_headers(request, simulator.settings.region))
+        response = error_response(errors.internal_error(), common_headers(request, simulator.settings.region))
+    if hooks is None:
+        return response
+    return await hooks.after(request, response, common_headers(request, simulator.settings.region))
 
 
 async def read_body(request: Request, limit: int) -> bytes:

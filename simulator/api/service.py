@@ -25,8 +25,12 @@ async def list_models(simulator: Simulator, request: Request, body: bytes) -> Re
 
 
 async def not_found(simulator: Simulator, request: Request, body: bytes) -> Response:
-    """AOAI's 404 for any path without a route. The root is the exception: on Azure Functions an empty route
-    may not register as `/`, so the catch-all answers health checks there too."""
+    """AOAI's 404 for any path without a route, after extensions' routes. The root is the exception: on Azure
+    Functions an empty route may not register as `/`, so the catch-all answers health checks there too."""
     if request.scope["path"] in ("", "/") and request.method in ("GET", "HEAD"):
         return await health(simulator, request, body)
+    if simulator.extensions.router.routes:  # extensions' routes for other APIs, matched before the 404
+        answer = await simulator.extensions.router.serve(simulator, request, body)
+        if answer is not None:
+            return answer
     raise errors.resource_not_found()

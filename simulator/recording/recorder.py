@@ -21,7 +21,7 @@ from simulator.recording.interaction import Interaction, RecordedRequest, Record
 from simulator.recording.layout import request_cassette_name
 from simulator.recording.matchers import canonical_json, digest, normalise_body
 from simulator.recording.persisters import Persister
-from simulator.recording.sse import EventSplitter
+from simulator.recording.sse import TimedEvents
 from simulator.recording.writer import CassetteWriter
 from simulator.replies import JsonReply, Reply, StreamReply
 
@@ -112,24 +112,19 @@ class Recorder:
         recorded_request: RecordedRequest,
         started: float,
     ) -> AsyncIterator[bytes]:
-        splitter = EventSplitter()
-        events: list[tuple[float, bytes]] = []
+        timed = TimedEvents(self.clock, started)
         try:
             async for chunk in response.content.iter_any():
-                at = self.clock() - started
-                events.extend((at, event) for event in splitter.feed(chunk))
+                timed.feed(chunk)
                 yield chunk
         except (TimeoutError, aiohttp.ClientError) as error:
             logger.warning("the upstream stream for %s broke off (%r); not recorded", name, error)
             return
         finally:
             response.release()
-        duration = self.clock() - started
-        tail = splitter.close()
-        if tail:
-            events.append((duration, tail))
+        duration = timed.close()
         headers = filters.response_headers(response.headers.items())
-        recorded = RecordedResponse.from_events(response.status, headers, duration, events)
+        recorded = RecordedResponse.from_events(response.status, headers, duration, timed.events)
         reply.usage = recorded.usage()
         await self._keep(name, Interaction(recorded_request, recorded))
 

@@ -154,6 +154,8 @@ def test_summary_compares_each_scenario_with_its_ceiling_round_by_round() -> Non
     throughput["resident_mib_after"] = 50.0
     figures = report.summarise({"throughput": throughput})
     assert figures["chat_vs_ceiling"] == pytest.approx(0.45)  # median of 0.5 and 0.4
+    hooked = report.summarise({"throughput": throughput, "settings": {"hooks": True}})
+    assert hooked["hooked_chat_vs_ceiling"] == pytest.approx(0.45) and "chat_vs_ceiling" not in hooked
     assert figures["scenarios"]["chat"]["simulator_spread"] == pytest.approx(180 / 410)
     assert figures["limited_vs_chat"] == pytest.approx(360 / 410) and figures["limiter_active"]
     long = {
