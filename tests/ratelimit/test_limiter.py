@@ -33,6 +33,17 @@ async def refusal(limiter: RateLimiter, request: object) -> OpenAIError:
     return caught.value
 
 
+async def admitted_of(limiter: RateLimiter, request: object, clock: FakeClock, count: int, step: float) -> int:
+    """Send `request` `count` times, `step` seconds apart; how many were admitted."""
+    admitted = 0
+    for _ in range(count):
+        with contextlib.suppress(OpenAIError):
+            await limiter.admit(request)  # type: ignore[arg-type]
+            admitted += 1
+        clock.advance(step)
+    return admitted
+
+
 async def test_success_headers_count_down_tokens_and_requests(limiter: RateLimiter) -> None:
     deployment = standard(tpm=8_000)
     first = await limiter.admit(chat(deployment, "x" * 8, max_tokens=98))
@@ -139,15 +150,7 @@ async def test_provisioned_settle_replaces_the_estimate_with_the_usage(limiter: 
 async def test_leased_limiting_in_one_process_still_respects_the_budget(clock: FakeClock) -> None:
     limiter = RateLimiter(MemoryStore(), RateLimitConfig(lease_fraction=0.05), clock=clock)
     deployment = standard(tpm=10_000, rpm=60_000)
-    admitted = 0
-    for _ in range(400):
-        try:
-            await limiter.admit(chat(deployment, max_tokens=30))
-            admitted += 1
-        except OpenAIError:
-            pass
-        clock.advance(0.01)
-    assert admitted == 10_000 // 30
+    assert await admitted_of(limiter, chat(deployment, max_tokens=30), clock, 400, 0.01) == 10_000 // 30
 
 
 class SlowStore(MemoryStore):
@@ -275,14 +278,8 @@ async def test_a_retried_renewal_reads_the_clock_again_and_never_resets_the_wind
         assert isinstance(lease, leases.StandardLease) and lease.requests == 30
 
     store.interloper = other_instance
-    admitted = 0
-    for _ in range(200):  # the rest of the next window, well over its limit
-        try:
-            await limiter.admit(chat(deployment, max_tokens=1))
-            admitted += 1
-        except OpenAIError:
-            pass
-        clock.advance(0.02)
+    # The rest of the next window, well over its limit.
+    admitted = await admitted_of(limiter, chat(deployment, max_tokens=1), clock, 200, 0.02)
     assert clock.now < START + 20  # all within the window the other instance opened
     assert 30 + admitted == 60
 
