@@ -179,7 +179,7 @@ class Settings:
         "RATE_LIMIT_FAILURE_MODE", "While Table Storage fails: `open` (serve, count) or `closed` (503).", "open"
     )
     rate_limit_store_timeout_seconds: float = setting(
-        "RATE_LIMIT_STORE_TIMEOUT_SECONDS", "Longest a request waits for the rate-limit store.", 0.5
+        "RATE_LIMIT_STORE_TIMEOUT_SECONDS", "Longest one round trip to the rate-limit store may take.", 5.0
     )
     rate_limit_retry_seconds: float = setting(
         "RATE_LIMIT_RETRY_SECONDS", "How long a failed rate-limit store is left alone before it is tried again.", 2.0

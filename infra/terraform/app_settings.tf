@@ -65,7 +65,7 @@ locals {
     RATE_LIMIT_LEASE_FRACTION        = ""
     RATE_LIMIT_LEASE_SECONDS         = "1.0"
     RATE_LIMIT_FAILURE_MODE          = "open"
-    RATE_LIMIT_STORE_TIMEOUT_SECONDS = "0.5"
+    RATE_LIMIT_STORE_TIMEOUT_SECONDS = "5.0"
     RATE_LIMIT_RETRY_SECONDS         = "2.0"
     SIMULATOR_REGION                 = "East US"
 
