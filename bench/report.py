@@ -12,6 +12,8 @@ from bench.stats import spread
 TARGETS: tuple[tuple[str, str, Callable[[float], bool]], ...] = (
     ("chat_vs_ceiling", "non-streamed chat ≥ 40 % of the ceiling", lambda v: v >= 0.40),
     ("embeddings_vs_ceiling", "embeddings ≥ 25 % of the ceiling", lambda v: v >= 0.25),
+    # Issue 17: with --hooks (a no-op request and response hook loaded), chat's share in place of chat_vs_ceiling.
+    ("hooked_chat_vs_ceiling", "chat with no-op request and response hooks ≥ 35 % of the ceiling", lambda v: v >= 0.35),
     ("limited_vs_chat", "rate-limited chat ≥ 90 % of unlimited", lambda v: v >= 0.90),
     ("long_minute6_vs_chat", "rate-limited after 5 minutes ≥ 90 % of unlimited", lambda v: v >= 0.90),
     (
@@ -59,6 +61,8 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
     for name in ("chat", "embeddings", "reasoning"):
         if name in scenarios:
             figures[f"{name}_vs_ceiling"] = scenarios[name]["ratio_to_ceiling"]
+    if results.get("settings", {}).get("hooks") and "chat_vs_ceiling" in figures:
+        figures["hooked_chat_vs_ceiling"] = figures.pop("chat_vs_ceiling")
     chat_rate = scenarios.get("chat", {}).get("simulator_requests_per_s")
     if chat_rate and "reasoning" in scenarios:  # what thinking costs the simulator: a plan and bigger usage
         figures["reasoning_vs_chat"] = scenarios["reasoning"]["simulator_requests_per_s"] / chat_rate

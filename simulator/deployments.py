@@ -2,8 +2,9 @@
 
 The file keeps the predecessor's shape so its users' files still load:
 `{"name": {"model": "gpt-4o", "tokensPerMinute": 30000, "embeddingSize": 1536}}`, plus
-`requestsPerMinute`, `type` (`standard` | `provisioned`), `ptu`, and for reasoning models `reasoningEffort` (the
-default effort) and `reasoningTokens` (effort → [min, max] hidden tokens; simulator.reasoning).
+`requestsPerMinute`, `imagesPerMinute` (image models), `type` (`standard` | `provisioned`), `ptu`, and for
+reasoning models `reasoningEffort` (the default effort) and `reasoningTokens` (effort → [min, max] hidden tokens;
+simulator.reasoning).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Deployment:
     model: ModelSpec
     tokens_per_minute: int | None = None
     requests_per_minute: int | None = None
+    images_per_minute: int | None = None
     embedding_size: int | None = None
     type: DeploymentType = DeploymentType.STANDARD
     ptu: int | None = None
@@ -59,6 +61,7 @@ class Deployment:
         for key, value in (
             ("tokensPerMinute", self.tokens_per_minute),
             ("requestsPerMinute", self.requests_per_minute),
+            ("imagesPerMinute", self.images_per_minute),
             ("embeddingSize", self.embedding_size),
             ("ptu", self.ptu),
         ):
@@ -72,6 +75,7 @@ class Deployment:
 _FIELDS = {
     "tokensPerMinute": "tokens_per_minute",
     "requestsPerMinute": "requests_per_minute",
+    "imagesPerMinute": "images_per_minute",
     "embeddingSize": "embedding_size",
     "ptu": "ptu",
 }
@@ -146,6 +150,11 @@ class Deployments:
             Operation.CHAT_COMPLETIONS: find_model(default_chat_model),
             Operation.COMPLETIONS: find_model("gpt-35-turbo-instruct"),
             Operation.EMBEDDINGS: find_model(default_embedding_model),
+            Operation.TRANSCRIPTIONS: find_model("whisper"),
+            Operation.TRANSLATIONS: find_model("whisper"),
+            Operation.SPEECH: find_model("tts"),
+            Operation.IMAGE_GENERATIONS: find_model("dall-e-3"),
+            Operation.IMAGE_EDITS: find_model("gpt-image-1"),
         }
         self._undefined = lru_cache(maxsize=4096)(self._make_undefined)
 

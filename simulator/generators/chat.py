@@ -92,14 +92,20 @@ class ChatGenerator:
     def generate(self, request: OpenAIRequest, params: ChatParams, rng: random.Random) -> Reply:
         if params.reasoning_effort is None and params.logprobs is None:  # the usual case: one call per choice
             answers = [self.visible_answer(request.model, params, rng, params.max_tokens) for _ in range(params.n)]
-            usage = Usage(request.prompt_tokens or 0, sum(answer.tokens for answer in answers))
         else:
             answers = [self.answer(request, params, rng) for _ in range(params.n)]
-            usage = Usage(
-                request.prompt_tokens or 0,
-                sum(answer.tokens for answer in answers),
-                sum(answer.reasoning_tokens for answer in answers),
-            )
+        return self.render(request, params, answers, rng)
+
+    def render(
+        self, request: OpenAIRequest, params: ChatParams, answers: Sequence[Answer], rng: random.Random
+    ) -> Reply:
+        """The reply for `answers`, whole or streamed, with their usage: apart from `answer` so that an extension
+        can change what is said (simulator.extend) and still get AOAI's shapes and exact usage."""
+        usage = Usage(
+            request.prompt_tokens or 0,
+            sum(answer.tokens for answer in answers),
+            sum(answer.reasoning_tokens for answer in answers),
+        )
         completion_id = envelope.random_id("chatcmpl-", rng)
         created = int(self.settings.clock())
         if params.stream:

@@ -79,6 +79,17 @@ class Forwarder:
         finally:
             response.release()
 
+    async def download(self, url: str) -> bytes | None:
+        """A file the service linked to in an answer (an image URL, signed: no credentials are sent); None when it
+        cannot be had, which the recorder logs and lives with."""
+        try:
+            async with self._client().get(url) as response:
+                if response.status != 200:
+                    return None
+                return await response.read()
+        except (TimeoutError, aiohttp.ClientError):
+            return None
+
     def upstream_target(self, request: OpenAIRequest) -> tuple[str, bytes]:
         """The upstream path and body, with the deployment renamed where a mapping says so."""
         name = request.deployment.name
