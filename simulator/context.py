@@ -42,6 +42,7 @@ class OpenAIRequest:
     raw_body: bytes
     api_version: str | None
     received_at: float  # time.monotonic() when the request arrived
+    _: dataclasses.KW_ONLY  # what follows is filled in later, by name: a new field cannot shift the others
     request_id: str = ""  # the answer's apim-request-id / x-request-id
     # Filled in by the pipeline as it learns them; limits, latency and telemetry read them.
     prompt_tokens: int | None = None
