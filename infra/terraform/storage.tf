@@ -39,6 +39,26 @@ resource "azurerm_storage_container" "images" {
   container_access_type = "private"
 }
 
+# Image URLs expire in the simulator (SIMULATOR_IMAGE_URL_TTL_SECONDS); an expired blob is deleted when it is next
+# asked for, and this rule deletes the ones nobody asks for again.
+resource "azurerm_storage_management_policy" "images" {
+  storage_account_id = azurerm_storage_account.this.id
+
+  rule {
+    name    = "expire-image-urls"
+    enabled = true
+    filters {
+      prefix_match = ["${azurerm_storage_container.images.name}/"]
+      blob_types   = ["blockBlob"]
+    }
+    actions {
+      base_blob {
+        delete_after_days_since_modification_greater_than = var.images_retention_days
+      }
+    }
+  }
+}
+
 resource "azurerm_storage_table" "this" {
   for_each = var.table_names
 

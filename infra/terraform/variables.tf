@@ -123,6 +123,17 @@ variable "images_container_name" {
   }
 }
 
+variable "images_retention_days" {
+  type        = number
+  default     = 2
+  description = "Days after which the storage lifecycle rule deletes image-URL blobs (keep it above SIMULATOR_IMAGE_URL_TTL_SECONDS)."
+
+  validation {
+    condition     = var.images_retention_days >= 1
+    error_message = "images_retention_days must be at least 1 (the lifecycle rule counts whole days)."
+  }
+}
+
 variable "table_names" {
   type = map(string)
   default = {
