@@ -335,22 +335,24 @@ class RateLimiter:
             if isinstance(limits, StandardLimits):
                 assert current is None or isinstance(current, StandardLease)
                 outcome = leases.renew_standard(
-                    state, now, limits, int(cost), current, fraction, seconds, math.ceil(tokens), requests
+                    state, now, limits, int(cost), current, fraction, seconds, math.ceil(tokens), requests, waiting
                 )
             else:
                 assert current is None or isinstance(current, ProvisionedLease)
-                renewal = (now, limits, cost, current, correction, fraction, seconds, tokens)
+                renewal = (now, limits, cost, current, correction, fraction, seconds, tokens, waiting)
                 # A correction that lowers the level may wait for the next grant: others only refuse a little
                 # more meanwhile. Refused with it, this renewal is then only a read.
                 if correction <= 0:
                     refused = leases.renew_provisioned(state.copy(), *renewal)
-                    if isinstance(refused, Refusal):
+                    if isinstance(refused, Refusal) and not refused.returned:
                         applied = False
                         return Unchanged(refused)
                 outcome = leases.renew_provisioned(state, *renewal)
             applied = True
-            # A refusal gives nothing back and takes nothing: unless a correction is due, it is only a read.
-            return Unchanged(outcome) if isinstance(outcome, Refusal) and not correction else outcome
+            # A refusal that gives nothing back takes nothing: unless a correction is due, it is only a read.
+            if isinstance(outcome, Refusal) and not outcome.returned and not correction:
+                return Unchanged(outcome)
+            return outcome
 
         outcome = await self._transact(ledger.name, change)
         if outcome is None:
@@ -365,7 +367,9 @@ class RateLimiter:
         ledger.renewed_at = outcome.read_at if isinstance(outcome, Refusal) else outcome.granted_at
         ledger.arrived_requests, ledger.arrived_cost = 0, 0.0
         if isinstance(outcome, Refusal):
-            ledger.lease = current  # still charged as it was: what it has left may serve smaller requests
+            if current is not None and outcome.returned:
+                current.retire()  # given back: what it had left is the pool's again
+            ledger.lease = current  # else still charged as it was: what it has left may serve smaller requests
             ledger.refusal = outcome
             ledger.offset = self._random.random() * REFUSAL_SPREAD * self.config.lease_seconds
             self._renew_at(ledger, outcome.read_at + outcome.wait + ledger.offset)
