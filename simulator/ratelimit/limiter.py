@@ -31,7 +31,7 @@ from simulator.ratelimit.failure import FailureStats, StoreGuard, StoreUnavailab
 from simulator.ratelimit.leases import Lease, ProvisionedLease, Refusal, StandardLease
 from simulator.ratelimit.policy import ProvisionedLimits, StandardLimits
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores import LimitStore, MemoryStore, Unchanged, open_store
+from simulator.ratelimit.stores import LimitStore, MemoryStore, StoreContentionError, Unchanged, open_store
 from simulator.replies import Usage
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ class _Ledger:
     refusal: Refusal | None = None
     # How long after the time a refusal names this instance goes on refusing (`REFUSAL_SPREAD`).
     offset: float = 0.0
+    # Until then requests are refused without asking the store: it gave up a change to other instances' writes.
+    busy_until: float = -math.inf
     correction: float = 0.0  # Provisioned: actual minus estimated costs not yet written to the store
     demand_at: float = -math.inf  # when the latest request arrived
     # Since the latest renewal, admitted or not: the demand rate that sizes the next lease.
@@ -216,7 +218,10 @@ class RateLimiter:
                 admission = self._admit_locally(request, limits, ledger, cost, self._clock())
                 if admission is not None:
                     return admission
-                outcome = await self._renew(ledger, limits, cost, waiting=True)
+                try:
+                    outcome = await self._renew(ledger, limits, cost, waiting=True)
+                except StoreContentionError:
+                    raise self._refuse(request, self._busy(ledger, limits, self._clock()), limits) from None
                 if outcome is None:
                     return self._store_failed(request)
                 if isinstance(outcome, Refusal):
@@ -225,8 +230,14 @@ class RateLimiter:
             if admission is not None:
                 return admission
         # Every lease had ended by the time it arrived: the store answers slower than a lease lasts.
+        ledger.busy_until = self._clock() + self.config.lease_seconds
+        raise self._refuse(request, self._busy(ledger, limits, self._clock()), limits)
+
+    def _busy(self, ledger: _Ledger, limits: policy.Limits, now: float) -> Refusal:
+        """A refusal until `busy_until`: the store could not be brought to grant in time, and others spend the
+        budget meanwhile (it answered, so it has not failed: nothing is served unlimited)."""
         exceeded = policy.Exceeded.REQUESTS if isinstance(limits, StandardLimits) else policy.Exceeded.UTILISATION
-        raise self._refuse(request, Refusal(exceeded, self.config.lease_seconds, MeterState(), self._clock()), limits)
+        return Refusal(exceeded, max(ledger.busy_until - now, 0.001), MeterState(), now)
 
     def _limits(self, deployment: Deployment) -> policy.Limits | None:
         """The deployment's limits, computed once per deployment object (a reconfigured deployment is a new
@@ -241,9 +252,13 @@ class RateLimiter:
     async def _admit_exactly(self, request: OpenAIRequest, limits: StandardLimits, cost: int, now: float) -> Admission:
         """Without leases (the memory store's default) a Standard request is charged in the store as it comes:
         no lease to keep, nothing to renew."""
-        outcome = await self._transact(
-            request.deployment.name, lambda state: leases.charge_standard(state, now, limits, cost)
-        )
+        try:
+            outcome = await self._transact(
+                request.deployment.name, lambda state: leases.charge_standard(state, now, limits, cost)
+            )
+        except StoreContentionError:  # busy, not failed: others are spending the budget
+            refusal = Refusal(policy.Exceeded.REQUESTS, self.config.lease_seconds, MeterState(), now)
+            raise self._refuse(request, refusal, limits) from None
         if outcome is None:
             return self._store_failed(request)
         return self._exact_admission(request, outcome, limits)
@@ -271,6 +286,8 @@ class RateLimiter:
         lease = _lease(ledger, limits)
         if lease is not None and lease.covers(now, cost, limits):  # type: ignore[arg-type]
             return self._spend(ledger, lease, cost, limits, now)
+        if now < ledger.busy_until:
+            raise self._refuse(request, self._busy(ledger, limits, now), limits)
         refusal = ledger.refusal
         if refusal is None or now >= refusal.read_at + self._trust_seconds:
             return None
@@ -354,7 +371,13 @@ class RateLimiter:
                 return Unchanged(outcome)
             return outcome
 
-        outcome = await self._transact(ledger.name, change)
+        try:
+            outcome = await self._transact(ledger.name, change)
+        except StoreContentionError:
+            # None of its writes landed: the lease is as it was. Others are spending the budget meanwhile.
+            ledger.lease = current
+            ledger.busy_until = self._clock() + self._random.random() * seconds
+            raise
         if outcome is None:
             # The write may have landed unseen: spend the old lease to its end, but never give it back again.
             if current is not None:
@@ -413,6 +436,8 @@ class RateLimiter:
             self.renewals.ahead += 1
             try:
                 await self._renew(ledger, ledger.limits, ledger.cost, waiting=False)
+            except StoreContentionError:
+                pass  # counted; the requests that need the store get 429s until `busy_until`
             except Exception:  # a background task has nobody to raise to
                 logger.exception("rate-limit lease renewal for %s failed", ledger.name)
 
