@@ -335,6 +335,8 @@ class RateLimiter:
         `ledger.lock`. While a request is `waiting` the old lease is not spent (that request needs more than it
         has); ahead of need it still is, and the new lease takes those spends over."""
         current = _lease(ledger, limits)
+        if current is not None and not current.covers(self._clock(), cost, limits):  # type: ignore[arg-type]
+            waiting = True  # a rest too small for the latest request: nobody spends it, it goes back if refused
         if waiting:
             ledger.lease = None
         fraction, seconds = self._fraction, self.config.lease_seconds
