@@ -7,7 +7,10 @@ spent or half way to expiry is renewed in the background, and so is a refusal ha
 trusted; a timer renews when a refusal says there will be room again, and when a lease's request window ends.
 One renewal per deployment is in flight at a time. A request waits for the store only when its lease cannot
 cover it and no trusted refusal explains why: the first request, a burst that outruns the renewal, a request
-larger than the lease.
+larger than the lease. Such requests queue behind the renewal in flight, and a renewal leases for every request
+queued behind it plus the demand expected until the lease ends, so a burst costs a few round trips, not one
+per request. A store that answers is never treated as failed: only an unreachable one leads to answers served
+unlimited (fail-open), each counted in `served_unlimited` and logged (docs/rate-limits.md).
 """
 
 from __future__ import annotations
