@@ -80,6 +80,17 @@ locals {
     RECORDING_RECORD_FAILURES          = "false"
     RECORDING_REFRESH_SECONDS          = "5.0"
     RECORDING_UPSTREAM_TIMEOUT_SECONDS = "120.0"
+
+    # Telemetry (docs/observability.md). Application Insights is wired through site_config.
+    OTEL_EXPORTER_OTLP_ENDPOINT     = ""
+    SIMULATOR_TRACES_PER_SECOND     = "10.0"
+    SIMULATOR_METRICS_PROMETHEUS    = "false"
+    LOG_FORMAT                      = "text"
+    SIMULATOR_REQUEST_LOG_LEVEL     = "DEBUG"
+    SIMULATOR_REQUEST_LOG_PROMPTS   = "false"
+    SIMULATOR_STATS_PUBLISH_SECONDS = "5.0"
+    SIMULATOR_IMAGE_URL_TTL_SECONDS = "86400.0"
+    SIMULATOR_PUBLIC_URL            = ""
   }
 
   # Simulator settings wired to variables and to the resources above; var.simulator_settings cannot
@@ -92,8 +103,10 @@ locals {
     AZURE_STORAGE_ACCOUNT_URL = azurerm_storage_account.this.primary_blob_endpoint
     AZURE_STORAGE_TABLE_URL   = azurerm_storage_account.this.primary_table_endpoint
     RECORDING_CONTAINER       = azurerm_storage_container.recordings.name
+    SIMULATOR_IMAGE_CONTAINER = azurerm_storage_container.images.name
     RUNTIME_CONFIG_TABLE      = azurerm_storage_table.this["runtime_config"].name
     RATE_LIMIT_TABLE          = azurerm_storage_table.this["rate_limits"].name
+    STATS_TABLE               = azurerm_storage_table.this["stats"].name
   }
 
   simulator_settings = merge(local.simulator_defaults, var.simulator_settings, local.simulator_wired)

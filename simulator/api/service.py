@@ -1,4 +1,4 @@
-"""Service endpoints: health, the v1 model list, and AOAI's 404 for everything else."""
+"""Service endpoints: health, the v1 model list, image URLs, and AOAI's 404 for everything else."""
 
 from __future__ import annotations
 
@@ -22,6 +22,15 @@ async def list_models(simulator: Simulator, request: Request, body: bytes) -> Re
         for name, d in sorted(simulator.deployments.defined.items())
     ]
     return json_response({"object": "list", "data": data}, headers=common_headers(request, simulator.settings.region))
+
+
+async def image_file(simulator: Simulator, request: Request, body: bytes) -> Response:
+    """An image answered earlier as a URL, until it expires; then, like any unknown name, AOAI's 404."""
+    image = await simulator.image_urls.fetch(request.path_params.get("name", ""))
+    if image is None:
+        raise errors.resource_not_found()
+    headers = {"content-type": image.content_type, "cache-control": "private, max-age=300"}
+    return Response(b"" if request.method == "HEAD" else image.data, headers=headers)
 
 
 async def not_found(simulator: Simulator, request: Request, body: bytes) -> Response:

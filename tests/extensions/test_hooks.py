@@ -103,6 +103,8 @@ async def test_a_hook_that_raises_gives_a_clean_500_naming_it(tmp_path: Path, ki
     with caplog.at_level(logging.ERROR, logger="simulator.extensions"):
         async with serving(str(path)) as client:
             answer = await client.post(CHAT, json=chat_body(), headers={"api-key": KEY})
+            streamed = await client.post(CHAT, json=chat_body(stream=True), headers={"api-key": KEY})
+    assert streamed.status_code == 500 and streamed.json()["error"]["code"] == "InternalServerError"
     assert answer.status_code == 500
     assert answer.json() == {
         "error": {

@@ -74,7 +74,8 @@ def test_replay_from_blob_with_table_rate_limits(host: FunctionsHost, azurite: A
     with pytest.raises(openai.RateLimitError) as caught:
         azure.chat.completions.create(model="gpt-4o", messages=SAMPLE)
     assert caught.value.body["code"] == "RateLimitReached" and "token rate limit" in caught.value.body["message"]
-    assert 0 < int(caught.value.response.headers["retry-after"]) <= 60
+    # Within the minute, plus the one second a shared token lease may still be spent (docs/rate-limits.md).
+    assert 0 < int(caught.value.response.headers["retry-after"]) <= 60 + 1
     with TableClient.from_connection_string(azurite.connection_string, names["RATE_LIMIT_TABLE"]) as table:
         assert list(table.list_entities()), "the limiter kept its state in Table Storage"
 
