@@ -36,6 +36,8 @@ from simulator.ratelimit import FailureMode, RateLimitConfig, RateLimiter
 from simulator.recording import RecordingConfig, UnmatchedPolicy, open_persister
 from simulator.recording.config import parse_deployment_map, parse_names
 from simulator.replies import JsonReply, Reply, StreamReply
+from simulator.responses.service import ResponsesService
+from simulator.responses.store import MemoryResponseStore, ResponseStore
 from simulator.runtime_config import ConfigStore, MemoryConfigStore, RuntimeConfig
 from simulator.settings import Mode, Settings, SettingsError, parse_token_range
 from simulator.tokens import load_encodings, use_bundled_cache
@@ -57,6 +59,7 @@ class Simulator:
         api_key: str,
         recording: RecordingConfig,
         limiter: RateLimiter,
+        responses: ResponsesService | None = None,
     ) -> None:
         self.settings = settings
         self.limiter = limiter
@@ -69,6 +72,7 @@ class Simulator:
             settings.seed, header="x-simulator-fault" if settings.fault_header else None, region=settings.region
         )
         self.pacer = Pacer()
+        self.responses = responses or ResponsesService(MemoryResponseStore())
         self._latency_random = random.Random(settings.seed)
         self._recorder: Recorder | None = None
         self._replayer: Replayer | None = None
@@ -116,6 +120,7 @@ class Simulator:
             api_key=api_key,
             recording=recording_config(settings),
             limiter=RateLimiter.from_config(rate_limit_config(settings)),
+            responses=ResponsesService(response_store(settings)),
         )
         if settings.extension_path is not None:
             load_extension(settings.extension_path, simulator)
@@ -125,12 +130,14 @@ class Simulator:
         """Connect to shared state (runtime config and limits in Table Storage) before serving."""
         await self.config_store.start()
         await self.limiter.start()
+        await self.responses.store.start()
         COLLECTOR.start()
 
     async def close(self) -> None:
         await COLLECTOR.close()
         await self.config_store.close()
         await self.limiter.aclose()
+        await self.responses.store.close()
         if self._recorder is not None:
             await self._recorder.close()
         if self._persister is not None:
@@ -152,6 +159,9 @@ class Simulator:
     async def answer(self, request: OpenAIRequest) -> Reply:
         config = self.config
         generator = self.generators[request.operation]
+        responses = request.operation is Operation.RESPONSES
+        if responses:
+            await self.responses.prepare(request, strict=config.mode is Mode.GENERATE)
         params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
         admission = await self.limiter.admit(request)
         decision = self.faults.choose(request, config.faults)
@@ -168,6 +178,8 @@ class Simulator:
         else:
             reply = await self._generate(generator, request, params, decision)
         reply.headers.update(admission.headers)
+        if responses:
+            reply = await self.responses.keep(request, reply, self.latency)
         if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
             reply = abort_after(reply, decision.after)
         elif isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
@@ -198,7 +210,7 @@ class Simulator:
             plan = self.latency.plan(request, chunk_tokens=reply.events.token_counts())
             if not plan.is_zero:
                 reply.source = self.pacer.pace(reply.events, plan, request.received_at)
-        elif isinstance(reply, JsonReply):
+        elif isinstance(reply, JsonReply) and not reply.immediate:
             completion_tokens = reply.usage.completion_tokens if reply.usage else 0
             plan = self.latency.plan(request, completion_tokens)
             if not plan.is_zero:
@@ -232,6 +244,23 @@ def configure_logging(level: str, *, root: bool = True) -> None:
     logging.getLogger("simulator").setLevel(level.upper())
     azure_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("azure").setLevel(azure_level)
+
+
+def response_store(settings: Settings) -> ResponseStore:
+    """Blob Storage when storage is configured (or asked for), so every instance sees every stored response."""
+    use_blob = settings.responses_store == "blob" or (
+        settings.responses_store == "auto" and settings.storage_configured
+    )
+    if not use_blob:
+        return MemoryResponseStore(settings.responses_memory_limit, settings.responses_retention_seconds)
+    from simulator.responses.blob_store import BlobResponseStore
+
+    return BlobResponseStore.connect(
+        settings.responses_container,
+        connection_string=settings.storage_connection_string,
+        account_url=settings.storage_account_url,
+        retention=settings.responses_retention_seconds,
+    )
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:

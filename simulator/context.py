@@ -33,6 +33,8 @@ class OpenAIRequest:
     received_at: float  # time.monotonic() when the request arrived
     # Filled in by the pipeline as it learns them; limits and latency read them.
     prompt_tokens: int | None = None
+    # Responses API: tokens of the earlier turns a `previous_response_id` continues, known before parsing.
+    history_tokens: int = 0
 
     @property
     def model(self) -> ModelSpec:

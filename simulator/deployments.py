@@ -126,6 +126,7 @@ class Deployments:
             Operation.CHAT_COMPLETIONS: find_model(default_chat_model),
             Operation.COMPLETIONS: find_model("gpt-35-turbo-instruct"),
             Operation.EMBEDDINGS: find_model(default_embedding_model),
+            Operation.RESPONSES: find_model(default_chat_model),
         }
         self._undefined = lru_cache(maxsize=4096)(self._make_undefined)
 

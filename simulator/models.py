@@ -28,6 +28,7 @@ class Operation(enum.StrEnum):
     CHAT_COMPLETIONS = "ChatCompletions_Create"
     COMPLETIONS = "Completions_Create"
     EMBEDDINGS = "Embeddings_Create"
+    RESPONSES = "Responses_Create"
 
     @property
     def noun(self) -> str:
@@ -39,10 +40,11 @@ _NOUNS = {
     Operation.CHAT_COMPLETIONS: "chatCompletion",
     Operation.COMPLETIONS: "completion",
     Operation.EMBEDDINGS: "embeddings",
+    Operation.RESPONSES: "responses",
 }
 
 _OPERATIONS = {
-    ModelKind.CHAT: frozenset({Operation.CHAT_COMPLETIONS}),
+    ModelKind.CHAT: frozenset({Operation.CHAT_COMPLETIONS, Operation.RESPONSES}),
     ModelKind.COMPLETION: frozenset({Operation.COMPLETIONS}),
     ModelKind.EMBEDDING: frozenset({Operation.EMBEDDINGS}),
     ModelKind.TRANSCRIPTION: frozenset(),

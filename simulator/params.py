@@ -72,7 +72,7 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
         n=_n(body),
         stream=stream,
         include_usage=_include_usage(body, stream),
-        seed=_optional_int(body, "seed"),
+        seed=optional_int(body, "seed"),
     )
 
 
@@ -94,7 +94,7 @@ def parse_completion(body: Mapping[str, Any]) -> CompletionParams:
         n=_n(body),
         stream=stream,
         include_usage=_include_usage(body, stream),
-        seed=_optional_int(body, "seed"),
+        seed=optional_int(body, "seed"),
         echo=echo,
     )
 
@@ -107,7 +107,7 @@ def parse_embedding(body: Mapping[str, Any], model: ModelSpec) -> EmbeddingParam
             f"'$.input' is invalid. Please check the API reference: it must hold 1 to {MAX_EMBEDDING_INPUTS} inputs.",
             "input",
         )
-    dimensions = _optional_int(body, "dimensions")
+    dimensions = optional_int(body, "dimensions")
     if dimensions is not None:
         if not model.supports_dimensions:
             raise errors.invalid_request("This model does not support specifying dimensions.", "dimensions")
@@ -163,7 +163,7 @@ def _check_message(index: int, message: Any) -> None:
 
 def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
     for name in names:
-        value = _optional_int(body, name)
+        value = optional_int(body, name)
         if value is not None:
             if value < 1:
                 raise errors.invalid_request(
@@ -176,7 +176,7 @@ def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
 
 
 def _n(body: Mapping[str, Any]) -> int:
-    n = _optional_int(body, "n")
+    n = optional_int(body, "n")
     if n is None:
         return 1
     if not 1 <= n <= MAX_CHOICES:
@@ -206,7 +206,7 @@ def _include_usage(body: Mapping[str, Any], stream: bool) -> bool:
     return options.get("include_usage") is True
 
 
-def _optional_int(body: Mapping[str, Any], name: str) -> int | None:
+def optional_int(body: Mapping[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None

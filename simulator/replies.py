@@ -134,6 +134,10 @@ class JsonReply:
     status: int = 200
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     usage: Usage | None = None
+    # What the answer created besides its body, for the core to keep (a Responses API response and its events).
+    resource: Any = None
+    # Answered at once, without modelled latency: the work it describes goes on (a background response).
+    immediate: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -146,6 +150,7 @@ class StreamReply:
     status: int = 200
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     usage: Usage | None = None
+    resource: Any = None  # as JsonReply.resource
 
 
 Reply = JsonReply | StreamReply

@@ -80,6 +80,10 @@ locals {
     RECORDING_RECORD_FAILURES          = "false"
     RECORDING_REFRESH_SECONDS          = "5.0"
     RECORDING_UPSTREAM_TIMEOUT_SECONDS = "120.0"
+
+    RESPONSES_STORE             = "auto"
+    RESPONSES_RETENTION_SECONDS = "2592000.0"
+    RESPONSES_MEMORY_LIMIT      = "10000"
   }
 
   # Simulator settings wired to variables and to the resources above; var.simulator_settings cannot
@@ -92,6 +96,7 @@ locals {
     AZURE_STORAGE_ACCOUNT_URL = azurerm_storage_account.this.primary_blob_endpoint
     AZURE_STORAGE_TABLE_URL   = azurerm_storage_account.this.primary_table_endpoint
     RECORDING_CONTAINER       = azurerm_storage_container.recordings.name
+    RESPONSES_CONTAINER       = azurerm_storage_container.responses.name
     RUNTIME_CONFIG_TABLE      = azurerm_storage_table.this["runtime_config"].name
     RATE_LIMIT_TABLE          = azurerm_storage_table.this["rate_limits"].name
   }

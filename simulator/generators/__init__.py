@@ -10,6 +10,7 @@ from simulator.generators.base import GenerationSettings
 from simulator.generators.chat import ChatGenerator
 from simulator.generators.completions import CompletionGenerator
 from simulator.generators.embeddings import EmbeddingGenerator
+from simulator.generators.responses import ResponsesGenerator
 from simulator.models import Operation
 from simulator.replies import Reply
 
@@ -25,5 +26,11 @@ class Generator(Protocol):
 
 
 def default_generators(settings: GenerationSettings) -> dict[Operation, Generator]:
-    generators: list[Generator] = [ChatGenerator(settings), CompletionGenerator(settings), EmbeddingGenerator()]
+    chat = ChatGenerator(settings)
+    generators: list[Generator] = [
+        chat,
+        CompletionGenerator(settings),
+        EmbeddingGenerator(),
+        ResponsesGenerator(settings, chat),
+    ]
     return {generator.operation: generator for generator in generators}

@@ -19,6 +19,7 @@ OPERATION_KEYS: Mapping[str, Operation] = {
     "chat": Operation.CHAT_COMPLETIONS,
     "completions": Operation.COMPLETIONS,
     "embeddings": Operation.EMBEDDINGS,
+    "responses": Operation.RESPONSES,
 }
 _EMPTY: Mapping[str, ProfileOverride] = MappingProxyType({})
 
