@@ -63,8 +63,9 @@ class ResponsesGenerator:
         input_messages = as_messages(params.items, None)
         input_tokens = tokens.count_messages(input_messages, encoding) - tokens.REPLY_PRIMER
         prompt_tokens = request.history_tokens + input_tokens + tokens.REPLY_PRIMER
-        if params.instructions:
-            prompt_tokens += tokens.TOKENS_PER_MESSAGE + tokens.count_text(params.instructions, encoding)
+        if params.instructions:  # a system message, not carried over to a turn that continues this one
+            instructions = [{"role": "system", "content": params.instructions}]
+            prompt_tokens += tokens.count_messages(instructions, encoding) - tokens.REPLY_PRIMER
         if params.tool_choice is not None:
             prompt_tokens += tokens.count_tools(chat_tools(body.get("tools")), encoding)
         request.prompt_tokens = prompt_tokens

@@ -93,15 +93,17 @@ def response_body(
         "top_logprobs": body.get("top_logprobs") or 0,
         "top_p": _number(body.get("top_p"), 1.0),
         "truncation": body.get("truncation") or "disabled",
-        "usage": None if usage is None else dict(usage),
+        **({} if usage is None else {"usage": dict(usage)}),
         "user": body.get("user"),
         "metadata": dict(body.get("metadata") or {}),
     }
 
 
 def snapshot(response: Mapping[str, Any], status: str) -> dict[str, Any]:
-    """The response as it stands before it is done (queued, in progress, cancelled): no output, no usage."""
-    return {**response, "status": status, "output": [], "usage": None, "incomplete_details": None}
+    """The response as it stands before it is done (queued, in progress, cancelled): no output, and no usage
+    (left out rather than null: the v1 spec's `usage` is not nullable)."""
+    partial = {key: value for key, value in response.items() if key != "usage"}
+    return {**partial, "status": status, "output": [], "incomplete_details": None}
 
 
 def _number(value: Any, default: float) -> float:
