@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from simulator import errors, jsonenc
@@ -20,7 +20,6 @@ from simulator.context import OpenAIRequest
 from simulator.errors import OpenAIError
 from simulator.generators.responses import CreatedResponse
 from simulator.latency import LatencyModel
-from simulator.latency.pacing import PacedEvents
 from simulator.recording.sse import EventSplitter
 from simulator.replies import JsonReply, Reply, StreamReply
 from simulator.responses import body as items
@@ -73,6 +72,7 @@ class ResponsesService:
         created = reply.resource
         if isinstance(created, CreatedResponse):
             await self.store.put(self._generated(request, reply, created, latency))
+            return reply
         elif isinstance(reply, JsonReply):
             response = reply.body if isinstance(reply.body, dict) else _json(reply.body)
             await self._put_answer(request, response)
@@ -178,18 +178,17 @@ class ResponsesService:
             created=self.wall_clock(),
         )
         if response["background"] and created.events is not None:
+            # One plan for both the stored timeline and the stream the client may be reading: a background
+            # stream is the stored one released from its first event, the same as a resumed one.
             events = created.events
-            source = reply.source if isinstance(reply, StreamReply) else None
-            offsets: Sequence[float]
-            if isinstance(source, PacedEvents):
-                offsets = source.plan.offsets
-            else:
-                offsets = latency.plan(request, chunk_tokens=events.token_counts()).offsets
+            offsets = latency.plan(request, chunk_tokens=events.token_counts()).offsets
             started = self.wall_clock() - (self.monotonic() - request.received_at)
             stored.timeline = Timeline(
                 [events.join(index, index + 1) for index in range(len(events))],
                 [started + offset for offset in offsets],
             )
+            if isinstance(reply, StreamReply):
+                reply.source = self._release(stored.timeline, 0, len(events))
         return stored
 
     async def _put_answer(self, request: OpenAIRequest, response: Any) -> None:
