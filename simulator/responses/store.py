@@ -16,6 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import orjson
+
 DEFAULT_RETENTION_SECONDS = 30 * 24 * 3600.0  # the service keeps stored responses for 30 days
 RUNNING = ("queued", "in_progress")
 
@@ -114,7 +116,10 @@ def cancel_if_running(stored: StoredResponse, at: float) -> bool:
 
 
 class MemoryResponseStore:
-    """Stored responses in this process: the most recent `max_entries`, each for `retention` seconds."""
+    """Stored responses in this process: the most recent `max_entries`, each for `retention` seconds.
+
+    Each is kept encoded (compact JSON, about 2.5 KB for a short answer) rather than as Python objects (several
+    times that), and a reader gets its own copy, as from any other store."""
 
     def __init__(
         self,
@@ -125,7 +130,7 @@ class MemoryResponseStore:
         self.max_entries = max_entries
         self.retention = retention
         self.clock = clock
-        self._entries: OrderedDict[str, StoredResponse] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
 
     async def start(self) -> None:
         return None
@@ -138,26 +143,27 @@ class MemoryResponseStore:
 
     async def put(self, stored: StoredResponse) -> None:
         entries = self._entries
-        entries[stored.id] = stored
+        # orjson's result keeps the buffer it grew (8 KB for a 1.6 KB response): held for days, copy it to size.
+        entries[stored.id] = (stored.created, bytes(memoryview(orjson.dumps(stored.to_json()))))
         entries.move_to_end(stored.id)
         while len(entries) > self.max_entries:
             entries.popitem(last=False)
 
     async def get(self, response_id: str) -> StoredResponse | None:
-        stored = self._entries.get(response_id)
-        if stored is None:
+        entry = self._entries.get(response_id)
+        if entry is None:
             return None
-        if self.clock() - stored.created > self.retention:
+        if self.clock() - entry[0] > self.retention:
             del self._entries[response_id]
             return None
         self._entries.move_to_end(response_id)
-        return stored
+        return StoredResponse.from_json(orjson.loads(entry[1]))
 
     async def delete(self, response_id: str) -> bool:
         return self._entries.pop(response_id, None) is not None
 
     async def cancel(self, response_id: str, at: float) -> StoredResponse | None:
         stored = await self.get(response_id)
-        if stored is not None:
-            cancel_if_running(stored, at)
+        if stored is not None and cancel_if_running(stored, at):
+            await self.put(stored)
         return stored
