@@ -19,6 +19,7 @@ from simulator.generators.chat import Answer, ChatGenerator
 from simulator.generators.text_stream import token_pieces
 from simulator.models import Operation
 from simulator.params import ChatParams
+from simulator.reasoning import summary_texts
 from simulator.replies import JsonReply, Reply, StreamEvents, StreamReply, Usage
 from simulator.responses import body as items
 from simulator.responses.events import response_events
@@ -58,7 +59,7 @@ class ResponsesGenerator:
 
     def parse(self, request: OpenAIRequest) -> Turn:
         body, model = request.body, request.model
-        params = parse_responses(body, model)
+        params = parse_responses(body, model, request.deployment.reasoning_profile)
         encoding = model.encoding
         input_messages = as_messages(params.items, None)
         input_tokens = tokens.count_messages(input_messages, encoding) - tokens.REPLY_PRIMER
@@ -81,16 +82,17 @@ class ResponsesGenerator:
             tools=params.tools,
             tool_choice=params.tool_choice,
             response_format=params.text_format,
+            reasoning_effort=params.reasoning_effort,
         )
         return Turn(params, chat, request.history_tokens + input_tokens)
 
     def generate(self, request: OpenAIRequest, turn: Turn, rng: random.Random) -> Reply:
-        model = request.model
-        answer = self.chat.answer(model, turn.chat, rng)
-        output, pieces = _output(answer, rng)
+        model, params = request.model, turn.params
+        answer = self.chat.answer(request, turn.chat, rng)
+        output, pieces = _output(answer, params, rng)
         incomplete = answer.finish_reason == "length"
         prompt_tokens = request.prompt_tokens or 0
-        usage = Usage(prompt_tokens, answer.tokens)
+        usage = Usage(prompt_tokens, answer.tokens, answer.reasoning_tokens)
         history = request.history_tokens
         cached = min(history // CACHE_STEP * CACHE_STEP, prompt_tokens) if history >= CACHE_MINIMUM else 0
         response = items.response_body(
@@ -100,11 +102,12 @@ class ResponsesGenerator:
             model=model.name,
             status="incomplete" if incomplete else "completed",
             output=output,
-            usage=items.usage_body(prompt_tokens, answer.tokens, cached=cached),
+            usage=items.usage_body(prompt_tokens, answer.tokens, cached=cached, reasoning=answer.reasoning_tokens),
             incomplete_reason="max_output_tokens" if incomplete else None,
         )
-        created = CreatedResponse(response, _with_ids(turn.params.items, rng), turn.conversation_tokens + answer.tokens)
-        params = turn.params
+        # A continuing turn inherits the visible answer, not the thought (the service drops earlier reasoning).
+        conversation = turn.conversation_tokens + answer.tokens - answer.reasoning_tokens
+        created = CreatedResponse(response, _with_ids(params.items, rng), conversation)
         if params.stream or params.background:
             encoding = model.encoding
             created.events = response_events(
@@ -122,17 +125,29 @@ class ResponsesGenerator:
         return JsonReply(response, usage=usage, resource=created)
 
 
-def _output(answer: Answer, rng: random.Random) -> tuple[list[dict[str, Any]], dict[int, tuple[Any, Any]]]:
-    """Output items for a chat answer, and each message item's text pieces (for its stream)."""
+def _output(
+    answer: Answer, params: ResponsesParams, rng: random.Random
+) -> tuple[list[dict[str, Any]], dict[int, tuple[Any, Any]]]:
+    """Output items for a chat answer (a reasoning model's reasoning item first), and each message item's text
+    pieces (for its stream). Thought that spent the whole cap leaves no message, as the service leaves none."""
     status = "incomplete" if answer.finish_reason == "length" else "completed"
+    output: list[dict[str, Any]] = []
+    if params.reasoning_effort is not None:
+        summary = (
+            []
+            if params.reasoning_summary is None
+            else summary_texts(rng, params.reasoning_summary, answer.reasoning_tokens)
+        )
+        output.append(items.reasoning_item(items.new_id("rs_", rng), summary))
     if answer.tool_calls is not None:
-        calls = [
-            items.call_item(items.new_id("fc_" if call["type"] == "function" else "ctc_", rng), call, status)
-            for call in answer.tool_calls
-        ]
-        return calls, {}
+        for call in answer.tool_calls:
+            prefix = "fc_" if call["type"] == "function" else "ctc_"
+            output.append(items.call_item(items.new_id(prefix, rng), call, status))
+        return output, {}
+    if not answer.pieces and answer.finish_reason == "length":
+        return output, {}
     message = items.message_item(items.new_id("msg_", rng), "".join(answer.pieces), status)
-    return [message], {0: (answer.pieces, answer.weights)}
+    return [*output, message], {len(output): (answer.pieces, answer.weights)}
 
 
 def _with_ids(input_items: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:

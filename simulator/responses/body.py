@@ -28,6 +28,15 @@ def message_item(item_id: str, text: str | None, status: str) -> dict[str, Any]:
     return {"id": item_id, "type": "message", "status": status, "content": content, "role": "assistant"}
 
 
+def reasoning_item(item_id: str, summary: Sequence[str]) -> dict[str, Any]:
+    """A reasoning model's hidden thought: only its summary (when asked for) is shown."""
+    return {"id": item_id, "type": "reasoning", "summary": [summary_part(text) for text in summary]}
+
+
+def summary_part(text: str) -> dict[str, Any]:
+    return {"type": "summary_text", "text": text}
+
+
 def call_item(item_id: str, call: Mapping[str, Any], status: str, arguments: str | None = None) -> dict[str, Any]:
     """A chat tool call (`{"id", "type", "function": {"name", "arguments"}}`) as a Responses output item;
     `arguments` replaces the call's own (empty while it is being streamed)."""

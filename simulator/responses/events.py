@@ -4,7 +4,9 @@
 `response.content_part.added`, `response.output_text.delta`…, `response.output_text.done`,
 `response.content_part.done`, and for a function call `response.function_call_arguments.delta`…,
 `response.function_call_arguments.done`; then `response.output_item.done` → `response.completed` (or
-`response.incomplete`). A background stream starts `response.created` (queued) → `response.queued`.
+`response.incomplete`). A reasoning item streams its summary parts (`response.reasoning_summary_part.added`,
+`response.reasoning_summary_text.delta`…, `.done`, `response.reasoning_summary_part.done`) when asked for.
+A background stream starts `response.created` (queued) → `response.queued`.
 Each event carries the completion tokens it releases, so the latency model paces it like a chat stream.
 """
 
@@ -61,6 +63,8 @@ def response_events(
         if item["type"] == "message":
             pieces, weights = message_pieces[index]
             _message(writer, index, item, pieces, weights)
+        elif item["type"] == "reasoning":
+            _reasoning(writer, index, item, split)
         else:
             _call(writer, index, item, split, count_tokens)
     writer.add(FINAL_EVENTS.get(response["status"], "response.completed"), {"response": response})
@@ -83,6 +87,23 @@ def _message(
     part = item["content"][0]
     writer.add("response.output_text.done", {**where, "text": part["text"], "logprobs": []})
     writer.add("response.content_part.done", {**where, "part": part})
+    writer.add("response.output_item.done", {"output_index": index, "item": item})
+
+
+def _reasoning(
+    writer: EventWriter, index: int, item: Mapping[str, Any], split: Callable[[str], Sequence[tuple[str, int]]]
+) -> None:
+    """The reasoning item and its summary parts. The thought itself is never streamed: the latency model spends
+    its tokens before the first visible one, so summary deltas carry none of their own."""
+    writer.add("response.output_item.added", {"output_index": index, "item": {**item, "summary": []}})
+    for position, part in enumerate(item["summary"]):
+        where = {"item_id": item["id"], "output_index": index, "summary_index": position}
+        writer.add("response.reasoning_summary_part.added", {**where, "part": items.summary_part("")})
+        for piece, _ in split(part["text"]):
+            delta = {**where, "delta": piece, "obfuscation": writer.obfuscation(piece)}
+            writer.add("response.reasoning_summary_text.delta", delta)
+        writer.add("response.reasoning_summary_text.done", {**where, "text": part["text"]})
+        writer.add("response.reasoning_summary_part.done", {**where, "part": part})
     writer.add("response.output_item.done", {"output_index": index, "item": item})
 
 

@@ -11,11 +11,13 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from simulator import errors
+from simulator import errors, reasoning
 from simulator.generators.response_format import JsonFormat, parse_format
 from simulator.generators.tool_calls import Tool, ToolChoice, ToolFormat, parse_tools
 from simulator.models import ModelSpec
 from simulator.params import (
+    MAX_CHAT_TOP_LOGPROBS,
+    bounded_int,
     invalid_type,
     invalid_value,
     missing_or_invalid,
@@ -55,31 +57,24 @@ class ResponsesParams:
     tools: tuple[Tool, ...] = ()
     tool_choice: ToolChoice | None = None  # None: no callable tools
     text_format: JsonFormat | None = None  # None: free text
+    reasoning_effort: str | None = None  # a reasoning model's effort; None: not a reasoning model
+    reasoning_summary: str | None = None  # `reasoning.summary`: auto, concise or detailed; None: no summary
 
 
-def parse_responses(body: Mapping[str, Any], model: ModelSpec) -> ResponsesParams:
-    """Validate a Responses create body; raises `OpenAIError` (400, with `param`) for the first problem."""
+def parse_responses(
+    body: Mapping[str, Any], model: ModelSpec, profile: reasoning.ReasoningProfile | None = None
+) -> ResponsesParams:
+    """Validate a Responses create body; raises `OpenAIError` (400, with `param`) for the first problem.
+    `profile`: how the deployment reasons (None: not a reasoning model)."""
+    effort, summary = _reasoning(body, profile)
     items = _input_items(body.get("input"))
     instructions = body.get("instructions")
     if instructions is not None and not isinstance(instructions, str):
         raise invalid_type("instructions", "a string", instructions)
-    max_output_tokens = optional_int(body, "max_output_tokens")
-    if max_output_tokens is not None and max_output_tokens < MIN_OUTPUT_TOKENS:
-        raise errors.invalid_request(
-            f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= {MIN_OUTPUT_TOKENS}, "
-            f"but got {max_output_tokens} instead.",
-            "max_output_tokens",
-            "integer_below_min_value",
-        )
+    max_output_tokens = bounded_int(body, "max_output_tokens", MIN_OUTPUT_TOKENS)
     _check_number(body, "temperature", 0.0, 2.0)
     _check_number(body, "top_p", 0.0, 1.0)
-    top_logprobs = optional_int(body, "top_logprobs")
-    if top_logprobs is not None and not 0 <= top_logprobs <= 20:
-        raise errors.invalid_request(
-            f"Invalid 'top_logprobs': expected a value between 0 and 20, but got {top_logprobs} instead.",
-            "top_logprobs",
-            "invalid_value",
-        )
+    bounded_int(body, "top_logprobs", 0, MAX_CHAT_TOP_LOGPROBS)
     stream = _optional_bool(body, "stream", False)
     store = _optional_bool(body, "store", True)
     background = _optional_bool(body, "background", False)
@@ -112,7 +107,27 @@ def parse_responses(body: Mapping[str, Any], model: ModelSpec) -> ResponsesParam
         tools=tuple(parsed_tools[0]) if parsed_tools else (),
         tool_choice=parsed_tools[1] if parsed_tools else None,
         text_format=text_format,
+        reasoning_effort=effort,
+        reasoning_summary=summary,
     )
+
+
+def _reasoning(body: Mapping[str, Any], profile: reasoning.ReasoningProfile | None) -> tuple[str | None, str | None]:
+    """`reasoning.effort` and `.summary`, and the sampling parameters reasoning models refuse."""
+    options = body.get("reasoning")
+    if options is not None and not isinstance(options, Mapping):
+        raise invalid_type("reasoning", "an object", options)
+    options = options or {}
+    if profile is None:
+        if options.get("effort") is not None:
+            raise reasoning.unsupported_parameter("reasoning.effort")
+        return None, None
+    reasoning.check_sampling(body, profile, "responses")
+    effort = reasoning.requested_effort(options.get("effort"), profile, "reasoning.effort")
+    summary = options.get("summary")
+    if summary is not None and summary not in reasoning.SUMMARIES:
+        raise invalid_value("reasoning.summary", summary, reasoning.SUMMARIES)
+    return effort, summary
 
 
 def as_messages(items: Sequence[Mapping[str, Any]], instructions: str | None) -> list[dict[str, Any]]:

@@ -4,12 +4,14 @@ leaves, a server that makes the writer wait, and a dropped connection."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
 import pytest
 
 from simulator.api.responses import EventStreamResponse
+from simulator.app import configure_logging
 from simulator.delivery import AbortConnection, abort_after
 from simulator.latency import LatencyPlan, Pacer, TickTimer
 from simulator.replies import StreamEvent, StreamEvents, StreamReply
@@ -93,4 +95,33 @@ async def test_a_cut_stream_drops_the_connection_after_its_events() -> None:
     reply = abort_after(paced_reply(5, 0.002), 2)
     with pytest.raises(AbortConnection):
         await EventStreamResponse(reply, {})({}, client.receive, client.send)
-    assert client.body == [b"data: 0\n\n", b"data: 1\n\n"]
+    assert b"".join(client.body) == b"data: 0\n\ndata: 1\n\n"  # in one write or two, as the pacer released them
+
+
+async def test_a_cut_counts_events_not_writes() -> None:
+    """A paced source releases the events due at one moment in one write (the first token comes with the
+    prompt-filter and role events before it): the cut still sends exactly its events."""
+
+    async def coalesced():
+        yield b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+        yield b"data: 3\n\n"
+
+    for kept, expected in ((1, b"data: 0\n\n"), (3, b"data: 0\n\ndata: 1\n\ndata: 2\n\n")):
+        client = Client()
+        with pytest.raises(AbortConnection):
+            await EventStreamResponse(abort_after(StreamReply(source=coalesced()), kept), {})(
+                {}, client.receive, client.send
+            )
+        assert b"".join(client.body) == expected
+
+
+def test_a_dropped_connection_asked_for_is_not_logged_as_an_error() -> None:
+    configure_logging("INFO", root=False)
+    server = logging.getLogger("uvicorn.error")
+
+    def record(error: Exception) -> logging.LogRecord:
+        exc_info = (type(error), error, None)
+        return logging.LogRecord(server.name, logging.ERROR, __file__, 1, "Exception in ASGI application", (), exc_info)
+
+    assert not server.filter(record(AbortConnection()))
+    assert server.filter(record(ValueError("a real one")))
