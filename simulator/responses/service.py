@@ -181,7 +181,8 @@ class ResponsesService:
             # One plan for both the stored timeline and the stream the client may be reading: a background
             # stream is the stored one released from its first event, the same as a resumed one.
             events = created.events
-            offsets = latency.plan(request, chunk_tokens=events.token_counts()).offsets
+            thought = reply.usage.reasoning_tokens if reply.usage else 0
+            offsets = latency.plan(request, chunk_tokens=events.token_counts(), reasoning_tokens=thought).offsets
             started = self.wall_clock() - (self.monotonic() - request.received_at)
             stored.timeline = Timeline(
                 [events.join(index, index + 1) for index in range(len(events))],

@@ -192,7 +192,7 @@ def test_retrieve_delete_and_the_404_for_unknown_ids(v1: OpenAI, http: httpx.Cli
         v1.responses.retrieve(created.id)
     assert missing.value.status_code == 404
     body = http.get(f"{RESPONSES}/{created.id}").json()
-    spec.validate(body, "errorResponse")  # the v1 spec's error `type` enum is ["error"]
+    spec.validate_error(body)
     assert body["error"]["message"] == f"Response with id '{created.id}' not found."
     assert http.delete(f"{RESPONSES}/{created.id}").status_code == 404
     unknown = http.post(RESPONSES, json={"model": "chat", "input": "Hi", "previous_response_id": "resp_nope"})
@@ -245,7 +245,7 @@ def test_invalid_requests_get_openai_errors_with_param(http: httpx.Client, body:
     assert refused.status_code == 400, refused.text
     error = refused.json()["error"]
     assert error["param"] == param and error["type"] == "invalid_request_error"
-    spec.validate(refused.json(), "errorResponse")
+    spec.validate_error(refused.json())
 
 
 def test_hosted_tools_are_refused_as_a_deployment_without_them_refuses(v1: OpenAI) -> None:
@@ -265,3 +265,53 @@ def test_classic_preview_path_needs_an_api_version(azure: AzureOpenAI, http: htt
 def test_unknown_deployment_and_wrong_kind(http: httpx.Client) -> None:
     embed = http.post(RESPONSES, json={"model": "embed-ada", "input": "hi"})
     assert embed.status_code == 400 and embed.json()["error"]["code"] == "OperationNotSupported"
+
+
+def test_reasoning_models_think_before_they_answer(v1: OpenAI, http: httpx.Client) -> None:
+    response = v1.responses.create(model="reasoner", input="Why is the sky blue?", reasoning={"effort": "low"})
+    assert [item.type for item in response.output] == ["reasoning", "message"]
+    assert response.output[0].summary == []
+    usage = response.usage
+    assert usage is not None and usage.output_tokens_details.reasoning_tokens > 0
+    visible = count_text(response.output_text, "o200k_base")
+    assert usage.output_tokens == usage.output_tokens_details.reasoning_tokens + visible
+    assert response.reasoning is not None and response.reasoning.effort == "low"
+    cut = v1.responses.create(model="reasoner", input="Think hard.", reasoning={"effort": "high"}, max_output_tokens=16)
+    assert cut.status == "incomplete" and [item.type for item in cut.output] == ["reasoning"]
+    assert cut.usage is not None and cut.usage.output_tokens == cut.usage.output_tokens_details.reasoning_tokens == 16
+
+
+def test_reasoning_summaries_stream_as_their_events(http: httpx.Client, v1: OpenAI) -> None:
+    body = {"model": "reasoner", "input": "Explain tides.", "reasoning": {"effort": "medium", "summary": "auto"}}
+    events = events_of(http.post(RESPONSES, json={**body, "stream": True}))
+    validate_stream(events)
+    kinds = [event["type"] for event in events]
+    assert kinds[2:4] == ["response.output_item.added", "response.reasoning_summary_part.added"]
+    summary = "".join(e["delta"] for e in events if e["type"] == "response.reasoning_summary_text.delta")
+    done = [e["text"] for e in events if e["type"] == "response.reasoning_summary_text.done"]
+    assert summary == "".join(done) and done[0].startswith("**")
+    final = events[-1]["response"]
+    assert [part["text"] for part in final["output"][0]["summary"]] == done
+    with v1.responses.stream(**body) as stream:  # type: ignore[arg-type]
+        final_sdk = stream.get_final_response()
+    assert final_sdk.output[0].type == "reasoning" and final_sdk.output[0].summary
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "param", "code"),
+    [
+        ("reasoner", {"temperature": 0.5}, "temperature", "unsupported_parameter"),
+        ("reasoner", {"top_p": 0.9}, "top_p", "unsupported_parameter"),
+        ("reasoner", {"reasoning": {"effort": "extreme"}}, "reasoning.effort", "invalid_value"),
+        ("reasoner", {"reasoning": {"summary": "verbose"}}, "reasoning.summary", "invalid_value"),
+        ("chat", {"reasoning": {"effort": "low"}}, "reasoning.effort", "unsupported_parameter"),
+    ],
+)
+def test_reasoning_parameters_are_refused_as_the_service_refuses_them(
+    http: httpx.Client, model: str, extra: dict[str, Any], param: str, code: str
+) -> None:
+    refused = http.post(RESPONSES, json={"model": model, "input": "hi", **extra})
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert (error["param"], error["code"]) == (param, code)
+    spec.validate_error(refused.json())
