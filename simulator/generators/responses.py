@@ -12,7 +12,7 @@ import dataclasses
 import random
 from typing import Any
 
-from simulator import tokens
+from simulator import jsonenc, sse, tokens
 from simulator.context import OpenAIRequest
 from simulator.generators.base import GenerationSettings, check_context, check_output_cap
 from simulator.generators.chat import Answer, ChatGenerator
@@ -20,7 +20,7 @@ from simulator.generators.text_stream import token_pieces
 from simulator.models import Operation
 from simulator.params import ChatParams
 from simulator.reasoning import summary_texts
-from simulator.replies import JsonReply, Reply, StreamEvents, StreamReply, Usage
+from simulator.replies import JsonReply, Reply, StreamEvent, StreamEvents, StreamReply, Usage
 from simulator.responses import body as items
 from simulator.responses.events import response_events
 from simulator.responses.request import ResponsesParams, as_messages, chat_tools, parse_responses
@@ -48,6 +48,25 @@ class CreatedResponse:
     input_items: list[dict[str, Any]]
     conversation_tokens: int
     events: StreamEvents | None = None
+
+    def filter_completion(self) -> None:
+        """The content filter stopped the output (the `completion-filter` fault): the response ends
+        `incomplete` for `content_filter`, as does its stream's last event and what is stored."""
+        response = self.response
+        response["status"] = "incomplete"
+        response["incomplete_details"] = {"reason": "content_filter"}
+        for item in response["output"]:
+            if "status" in item:
+                item["status"] = "incomplete"
+        if self.events is not None:
+            self.events = self.events.map_events(self._final_event)
+
+    def _final_event(self, event: StreamEvent) -> StreamEvent:
+        if not event.data.startswith(b"event: response.completed\n"):
+            return event
+        sequence = jsonenc.loads(event.data.partition(b"data: ")[2])["sequence_number"]
+        payload = {"type": "response.incomplete", "sequence_number": sequence, "response": self.response}
+        return StreamEvent(sse.named_event("response.incomplete", payload), event.tokens)
 
 
 class ResponsesGenerator:

@@ -315,3 +315,20 @@ def test_reasoning_parameters_are_refused_as_the_service_refuses_them(
     error = refused.json()["error"]
     assert (error["param"], error["code"]) == (param, code)
     spec.validate_error(refused.json())
+
+
+def test_faults_apply_to_the_responses_api(http: httpx.Client) -> None:
+    body = {"model": "chat", "input": "Faults, please."}
+    limited = http.post(RESPONSES, json=body, headers={"x-simulator-fault": "429; retry-after=3"})
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "3"
+    assert "Responses_Create" in limited.json()["error"]["message"]
+    filtered = http.post(RESPONSES, json=body, headers={"x-simulator-fault": "completion-filter"}).json()
+    assert filtered["status"] == "incomplete" and filtered["incomplete_details"] == {"reason": "content_filter"}
+    assert http.get(f"{RESPONSES}/{filtered['id']}").json()["incomplete_details"] == {"reason": "content_filter"}
+    streamed = http.post(RESPONSES, json={**body, "stream": True}, headers={"x-simulator-fault": "completion-filter"})
+    events = events_of(streamed)
+    validate_stream(events)
+    assert events[-1]["type"] == "response.incomplete"
+    assert events[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
+    with pytest.raises(httpx.RemoteProtocolError):
+        http.post(RESPONSES, json={**body, "stream": True}, headers={"x-simulator-fault": "cut; after=3"})
