@@ -22,7 +22,7 @@ from simulator.params import ChatParams
 from simulator.reasoning import summary_texts
 from simulator.replies import JsonReply, Reply, StreamEvent, StreamEvents, StreamReply, Usage
 from simulator.responses import body as items
-from simulator.responses.events import response_events
+from simulator.responses.events import MessagePieces, response_events
 from simulator.responses.request import ResponsesParams, as_messages, chat_tools, parse_responses
 
 # Prompt caching: prefixes of at least this many tokens are cached, in steps of CACHE_STEP tokens.
@@ -102,6 +102,7 @@ class ResponsesGenerator:
             tool_choice=params.tool_choice,
             response_format=params.text_format,
             reasoning_effort=params.reasoning_effort,
+            logprobs=params.logprobs,
         )
         return Turn(params, chat, request.history_tokens + input_tokens)
 
@@ -146,7 +147,7 @@ class ResponsesGenerator:
 
 def _output(
     answer: Answer, params: ResponsesParams, rng: random.Random
-) -> tuple[list[dict[str, Any]], dict[int, tuple[Any, Any]]]:
+) -> tuple[list[dict[str, Any]], dict[int, MessagePieces]]:
     """Output items for a chat answer (a reasoning model's reasoning item first), and each message item's text
     pieces (for its stream). Thought that spent the whole cap leaves no message, as the service leaves none."""
     status = "incomplete" if answer.finish_reason == "length" else "completed"
@@ -165,8 +166,8 @@ def _output(
         return output, {}
     if not answer.pieces and answer.finish_reason == "length":
         return output, {}
-    message = items.message_item(items.new_id("msg_", rng), "".join(answer.pieces), status)
-    return [*output, message], {len(output): (answer.pieces, answer.weights)}
+    message = items.message_item(items.new_id("msg_", rng), "".join(answer.pieces), status, answer.logprobs)
+    return [*output, message], {len(output): (answer.pieces, answer.weights, answer.logprobs)}
 
 
 def _with_ids(input_items: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:

@@ -18,13 +18,16 @@ def new_id(prefix: str, rng: random.Random) -> str:
     return prefix + rng.randbytes(ITEM_ID_BYTES).hex()
 
 
-def output_text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+def output_text_part(text: str, logprobs: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    return {"type": "output_text", "annotations": [], "logprobs": list(logprobs or ()), "text": text}
 
 
-def message_item(item_id: str, text: str | None, status: str) -> dict[str, Any]:
-    """An assistant message; `text` None while it is being streamed (no content part yet)."""
-    content = [] if text is None else [output_text_part(text)]
+def message_item(
+    item_id: str, text: str | None, status: str, logprobs: Sequence[Mapping[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An assistant message; `text` None while it is being streamed (no content part yet). `logprobs`: one
+    entry per piece of the text, when `include` asks for them."""
+    content = [] if text is None else [output_text_part(text, logprobs)]
     return {"id": item_id, "type": "message", "status": status, "content": content, "role": "assistant"}
 
 

@@ -22,6 +22,8 @@ from simulator.replies import StreamEvent, StreamEvents
 from simulator.responses import body as items
 
 OBFUSCATION_LENGTH = 16  # a delta and its obfuscation padding together, in characters
+# A message's text as generated: its pieces, their token counts (None: one each), their logprobs (None: not asked).
+MessagePieces = tuple[Sequence[str], Sequence[int] | None, Sequence[Mapping[str, Any]] | None]
 FINAL_EVENTS = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
 
 
@@ -45,13 +47,13 @@ class EventWriter:
 
 def response_events(
     response: Mapping[str, Any],
-    message_pieces: Mapping[int, tuple[Sequence[str], Sequence[int] | None]],
+    message_pieces: Mapping[int, MessagePieces],
     split: Callable[[str], Sequence[tuple[str, int]]],
     count_tokens: Callable[[str], int],
     rng: random.Random,
 ) -> StreamEvents:
     """The whole stream of a finished `response`. `message_pieces` gives, per message output index, the text as
-    generated (its pieces and their token counts, None: one each); `split` cuts call arguments into pieces."""
+    generated (`MessagePieces`); `split` cuts call arguments and summaries into pieces."""
     writer = EventWriter(rng)
     if response["background"]:
         writer.add("response.created", {"response": items.snapshot(response, "queued")})
@@ -61,8 +63,7 @@ def response_events(
     writer.add("response.in_progress", {"response": items.snapshot(response, "in_progress")})
     for index, item in enumerate(response["output"]):
         if item["type"] == "message":
-            pieces, weights = message_pieces[index]
-            _message(writer, index, item, pieces, weights)
+            _message(writer, index, item, *message_pieces[index])
         elif item["type"] == "reasoning":
             _reasoning(writer, index, item, split)
         else:
@@ -72,7 +73,12 @@ def response_events(
 
 
 def _message(
-    writer: EventWriter, index: int, item: Mapping[str, Any], pieces: Sequence[str], weights: Sequence[int] | None
+    writer: EventWriter,
+    index: int,
+    item: Mapping[str, Any],
+    pieces: Sequence[str],
+    weights: Sequence[int] | None,
+    logprobs: Sequence[Mapping[str, Any]] | None,
 ) -> None:
     item_id = item["id"]
     where = {"item_id": item_id, "output_index": index, "content_index": 0}
@@ -82,10 +88,11 @@ def _message(
     writer.add("response.content_part.added", {**where, "part": items.output_text_part("")})
     for position, piece in enumerate(pieces):
         tokens = 1 if weights is None else weights[position]
-        delta = {**where, "delta": piece, "logprobs": [], "obfuscation": writer.obfuscation(piece)}
+        entries = [] if logprobs is None else [logprobs[position]]
+        delta = {**where, "delta": piece, "logprobs": entries, "obfuscation": writer.obfuscation(piece)}
         writer.add("response.output_text.delta", delta, tokens)
     part = item["content"][0]
-    writer.add("response.output_text.done", {**where, "text": part["text"], "logprobs": []})
+    writer.add("response.output_text.done", {**where, "text": part["text"], "logprobs": part["logprobs"]})
     writer.add("response.content_part.done", {**where, "part": part})
     writer.add("response.output_item.done", {"output_index": index, "item": item})
 

@@ -39,6 +39,7 @@ INCLUDABLE = (
     "reasoning.encrypted_content",
     "web_search_call.action.sources",
 )
+LOGPROBS = "message.output_text.logprobs"
 TRUNCATIONS = ("auto", "disabled")
 # Items the simulator reads for their tokens; any other item type is accepted and counted as its text.
 _CALLABLE = ("function", "custom")
@@ -59,6 +60,7 @@ class ResponsesParams:
     text_format: JsonFormat | None = None  # None: free text
     reasoning_effort: str | None = None  # a reasoning model's effort; None: not a reasoning model
     reasoning_summary: str | None = None  # `reasoning.summary`: auto, concise or detailed; None: no summary
+    logprobs: int | None = None  # `include` asks for output text logprobs: this many `top_logprobs`; None: not
 
 
 def parse_responses(
@@ -74,7 +76,7 @@ def parse_responses(
     max_output_tokens = bounded_int(body, "max_output_tokens", MIN_OUTPUT_TOKENS)
     _check_number(body, "temperature", 0.0, 2.0)
     _check_number(body, "top_p", 0.0, 1.0)
-    bounded_int(body, "top_logprobs", 0, MAX_CHAT_TOP_LOGPROBS)
+    top_logprobs = bounded_int(body, "top_logprobs", 0, MAX_CHAT_TOP_LOGPROBS)
     stream = _optional_bool(body, "stream", False)
     store = _optional_bool(body, "store", True)
     background = _optional_bool(body, "background", False)
@@ -91,7 +93,7 @@ def parse_responses(
     truncation = body.get("truncation")
     if truncation is not None and truncation not in TRUNCATIONS:
         raise invalid_value("truncation", truncation, TRUNCATIONS)
-    _check_include(body.get("include"))
+    logprobs = (top_logprobs or 0) if LOGPROBS in _check_include(body.get("include")) else None
     _check_hosted_tools(body.get("tools"), model)
     parsed_tools = parse_tools(body, ToolFormat.RESPONSES)
     text_format = _text_format(body.get("text"), items, instructions)
@@ -109,6 +111,7 @@ def parse_responses(
         text_format=text_format,
         reasoning_effort=effort,
         reasoning_summary=summary,
+        logprobs=logprobs,
     )
 
 
@@ -286,14 +289,15 @@ def _check_metadata(raw: Any) -> None:
             raise string_too_long(f"metadata.{key}", 512, len(value))
 
 
-def _check_include(raw: Any) -> None:
+def _check_include(raw: Any) -> list[str]:
     if raw is None:
-        return
+        return []
     if not isinstance(raw, list):
         raise invalid_type("include", "an array of strings", raw)
     for index, entry in enumerate(raw):
         if entry not in INCLUDABLE:
             raise invalid_value(f"include[{index}]", entry, INCLUDABLE)
+    return raw
 
 
 def _check_number(body: Mapping[str, Any], name: str, low: float, high: float) -> None:

@@ -332,3 +332,18 @@ def test_faults_apply_to_the_responses_api(http: httpx.Client) -> None:
     assert events[-1]["response"]["incomplete_details"] == {"reason": "content_filter"}
     with pytest.raises(httpx.RemoteProtocolError):
         http.post(RESPONSES, json={**body, "stream": True}, headers={"x-simulator-fault": "cut; after=3"})
+
+
+def test_output_text_logprobs_when_included(http: httpx.Client) -> None:
+    body = {"model": "chat", "input": "hi", "include": ["message.output_text.logprobs"], "top_logprobs": 2}
+    response = http.post(RESPONSES, json={**body, "max_output_tokens": 20}).json()
+    spec.validate(response, "AzureResponse", spec.V1)
+    part = response["output"][0]["content"][0]
+    assert "".join(entry["token"] for entry in part["logprobs"]) == part["text"]
+    assert all(len(entry["top_logprobs"]) == 2 for entry in part["logprobs"])
+    events = events_of(http.post(RESPONSES, json={**body, "max_output_tokens": 20, "stream": True}))
+    validate_stream(events)
+    deltas = [event for event in events if event["type"] == "response.output_text.delta"]
+    assert all(event["logprobs"][0]["token"] == event["delta"] for event in deltas)
+    plain = http.post(RESPONSES, json={"model": "chat", "input": "hi", "max_output_tokens": 16}).json()
+    assert plain["output"][0]["content"][0]["logprobs"] == []
