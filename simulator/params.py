@@ -156,11 +156,7 @@ def _embedding_inputs(raw: Any) -> list[str | list[int]]:
 def _check_message(index: int, message: Any) -> None:
     if not isinstance(message, dict):
         raise invalid_type(f"messages[{index}]", "an object", message)
-    role = message.get("role")
-    if role is None:
-        raise missing_parameter(f"messages[{index}].role")
-    if role not in ROLES:
-        raise invalid_value(f"messages[{index}].role", role, ROLES)
+    role = one_of(f"messages[{index}].role", message.get("role"), ROLES)
     content = message.get("content")
     if content is None and role not in ("assistant",):
         raise missing_parameter(f"messages[{index}].content")
@@ -291,6 +287,15 @@ def invalid_value(param: str, value: Any, supported: Sequence[str]) -> OpenAIErr
         quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])}{',' if len(quoted) > 2 else ''} and {quoted[-1]}"
     )
     return errors.invalid_request(f"Invalid value: '{value}'. Supported values are: {listed}.", param, "invalid_value")
+
+
+def one_of(param: str, value: Any, supported: Sequence[str]) -> Any:
+    """`value`, which is required and must be one of `supported`."""
+    if value is None:
+        raise missing_parameter(param)
+    if value not in supported:
+        raise invalid_value(param, value, supported)
+    return value
 
 
 def empty_array(param: str) -> OpenAIError:

@@ -22,6 +22,7 @@ from simulator.params import (
     invalid_value,
     missing_or_invalid,
     missing_parameter,
+    one_of,
     optional_int,
     string_too_long,
 )
@@ -182,11 +183,7 @@ def _check_item(param: str, item: Any) -> None:
     if not isinstance(kind, str):
         raise invalid_type(f"{param}.type", "a string", kind)
     if kind == "message":
-        role = item.get("role")
-        if role is None:
-            raise missing_parameter(f"{param}.role")
-        if role not in MESSAGE_ROLES:
-            raise invalid_value(f"{param}.role", role, MESSAGE_ROLES)
+        one_of(f"{param}.role", item.get("role"), MESSAGE_ROLES)
         content = item.get("content")
         if isinstance(content, str):
             return
