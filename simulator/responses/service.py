@@ -72,7 +72,6 @@ class ResponsesService:
         created = reply.resource
         if isinstance(created, CreatedResponse):
             await self.store.put(self._generated(request, reply, created, latency))
-            return reply
         elif isinstance(reply, JsonReply):
             response = reply.body if isinstance(reply.body, dict) else _json(reply.body)
             await self._put_answer(request, response)
