@@ -127,7 +127,8 @@ class ResponsesGenerator:
         )
         # A continuing turn inherits the visible answer, not the thought (the service drops earlier reasoning).
         conversation = turn.conversation_tokens + answer.tokens - answer.reasoning_tokens
-        created = CreatedResponse(response, _with_ids(params.items, rng), conversation)
+        listed = _with_ids(params.items, rng) if params.store else []  # `input_items` of a stored response
+        created = CreatedResponse(response, listed, conversation)
         if params.stream or params.background:
             encoding = model.encoding
             created.events = response_events(
