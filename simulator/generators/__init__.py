@@ -10,7 +10,6 @@ from simulator.generators.base import GenerationSettings
 from simulator.generators.chat import ChatGenerator
 from simulator.generators.completions import CompletionGenerator
 from simulator.generators.embeddings import EmbeddingGenerator
-from simulator.generators.responses import ResponsesGenerator
 from simulator.models import Operation
 from simulator.replies import Reply
 
@@ -26,6 +25,9 @@ class Generator(Protocol):
 
 
 def default_generators(settings: GenerationSettings) -> dict[Operation, Generator]:
+    # Imported here: the Responses generator builds on simulator.responses, which builds on this package's parsers.
+    from simulator.generators.responses import ResponsesGenerator
+
     chat = ChatGenerator(settings)
     generators: list[Generator] = [
         chat,

@@ -150,7 +150,9 @@ def as_messages(items: Sequence[Mapping[str, Any]], instructions: str | None) ->
             field = "arguments" if kind == "function_call" else "input"
             call = {"function": {"name": item.get("name", ""), "arguments": item.get(field, "")}}
             messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
-        elif kind != "reasoning":  # earlier turns' reasoning is dropped from the context, as the service drops it
+        elif kind not in ("reasoning", "item_reference"):
+            # Earlier turns' reasoning is dropped from the context, as the service drops it; a reference to an item
+            # counts as nothing (the simulator does not look stored items up by id).
             messages.append({"role": "user", "content": _text_of(item)})
     return messages
 
