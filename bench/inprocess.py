@@ -80,7 +80,7 @@ async def call(
 
 async def continued(app: Any, scenario: scenarios.Scenario) -> scenarios.Scenario:
     """A scenario that continues a stored response, with the id of one made now (as bench.perf does)."""
-    if scenarios.PREVIOUS not in scenario.body:
+    if not scenarios.continues(scenario):
         return scenario
     kept: list[bytes] = []
     await call(app, "/openai/v1/responses", scenarios.responses_body(max_tokens=16, store=True).encode(), kept)

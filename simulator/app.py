@@ -9,6 +9,7 @@ swaps them, so a request always sees one consistent snapshot.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import random
@@ -24,13 +25,15 @@ from simulator.context import OpenAIRequest
 from simulator.delivery import QUIET_ABORTS, abort_after, apply_completion_filter, settle_when_done
 from simulator.deployments import Deployment, Deployments, load_deployments
 from simulator.errors import OpenAIError
-from simulator.extensions import load_extension
+from simulator.extensions import ExtensionRegistry, load_extensions
+from simulator.extensions.limits import LimitStores
 from simulator.faults import FaultConfig, FaultInjector
 from simulator.generators import Generator, default_generators
 from simulator.generators.base import GenerationSettings, RandomSource
 from simulator.generators.tool_calls import ToolCallPolicy
 from simulator.latency import LatencyConfig, LatencyModel, Pacer
 from simulator.latency.config import LegacyLatency, MeanStd
+from simulator.media.image_urls import BlobImageStore, ImageStore, ImageUrls, MemoryImageStore
 from simulator.models import Operation
 from simulator.ratelimit import FailureMode, RateLimitConfig, RateLimiter
 from simulator.recording import RecordingConfig, UnmatchedPolicy, open_persister
@@ -60,8 +63,10 @@ class Simulator:
         recording: RecordingConfig,
         limiter: RateLimiter,
         responses: ResponsesService | None = None,
+        image_urls: ImageUrls | None = None,
     ) -> None:
         self.settings = settings
+        self.image_urls = image_urls or ImageUrls(MemoryImageStore(), settings.image_url_ttl_seconds)
         self.limiter = limiter
         self.config_store = config_store
         self.generators = dict(generators)
@@ -77,6 +82,7 @@ class Simulator:
         self._recorder: Recorder | None = None
         self._replayer: Replayer | None = None
         self._persister: Any = None
+        self.extensions = ExtensionRegistry(self, LimitStores(limiter.config))
         self._rebuild(config_store.current)
         config_store.subscribe(self._rebuild)
 
@@ -113,17 +119,20 @@ class Simulator:
         if settings.api_key is None:
             # The key itself is printed by the local host's banner, never logged (logs travel to App Insights).
             logger.warning("SIMULATOR_API_KEY is not set: using a generated key for this run")
+        image_urls = image_urls_for(settings)
         simulator = cls(
             settings,
             store,
-            default_generators(generation),
+            default_generators(generation, image_urls),
             api_key=api_key,
             recording=recording_config(settings),
             limiter=RateLimiter.from_config(rate_limit_config(settings)),
             responses=ResponsesService(response_store(settings)),
+            image_urls=image_urls,
         )
-        if settings.extension_path is not None:
-            load_extension(settings.extension_path, simulator)
+        if settings.extension_path:
+            load_extensions(settings.extension_path, simulator.extensions)
+            simulator._rebuild(simulator.config)  # with the extensions' latency rules
         return simulator
 
     async def start(self) -> None:
@@ -131,6 +140,7 @@ class Simulator:
         await self.config_store.start()
         await self.limiter.start()
         await self.responses.store.start()
+        await self.extensions.start()
         COLLECTOR.start()
 
     async def close(self) -> None:
@@ -138,6 +148,8 @@ class Simulator:
         await self.config_store.close()
         await self.limiter.aclose()
         await self.responses.store.close()
+        await self.extensions.close()
+        await self.image_urls.close()
         if self._recorder is not None:
             await self._recorder.close()
         if self._persister is not None:
@@ -154,7 +166,8 @@ class Simulator:
             default_chat_model=self.settings.default_chat_model,
             default_embedding_model=self.settings.default_embedding_model,
         )
-        self.latency = LatencyModel(config.latency, self._latency_random)
+        rules = self.extensions.ruled_profile if self.extensions.latency_rules else None
+        self.latency = LatencyModel(config.latency, self._latency_random, rules)
 
     async def answer(self, request: OpenAIRequest) -> Reply:
         config = self.config
@@ -204,6 +217,8 @@ class Simulator:
         seed = request.body.get("seed")
         rng = self.random.for_request(seed if isinstance(seed, int) and not isinstance(seed, bool) else None)
         reply = generator.generate(request, params, rng)
+        if inspect.isawaitable(reply):  # media generators encode or store files
+            reply = await reply
         if isinstance(decision, fault_kinds.FilterCompletion):
             reply = apply_completion_filter(reply, decision.content_filter_results())
         reasoning_tokens = reply.usage.reasoning_tokens if reply.usage else 0
@@ -230,7 +245,7 @@ class Simulator:
         if self._replayer is None:
             from simulator.recording.replayer import Replayer
 
-            self._replayer = Replayer(self.recording, self.persister())
+            self._replayer = Replayer(self.recording, self.persister(), image_urls=self.image_urls)
         return self._replayer
 
     def persister(self) -> Any:
@@ -264,6 +279,19 @@ def response_store(settings: Settings) -> ResponseStore:
         account_url=settings.storage_account_url,
         retention=settings.responses_retention_seconds,
     )
+
+
+def image_urls_for(settings: Settings) -> ImageUrls:
+    """Where images answered as URLs live: a Blob container when storage is configured, else this process."""
+    store: ImageStore = MemoryImageStore()
+    if settings.storage_configured:
+        store = BlobImageStore.connect(
+            settings.image_container,
+            connection_string=settings.storage_connection_string,
+            account_url=settings.storage_account_url,
+        )
+    public_url = settings.public_url or (f"https://{settings.website_hostname}" if settings.website_hostname else None)
+    return ImageUrls(store, settings.image_url_ttl_seconds, public_url)
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:

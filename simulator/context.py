@@ -16,9 +16,20 @@ class Surface(enum.StrEnum):
     V1 = "v1"  # /openai/v1/... with the deployment in the body's `model`
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Upload:
+    """A file sent in a multipart/form-data request (audio to transcribe, an image to edit)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    sha256: str  # "" in generate mode, where nothing matches on it
+
+
 @dataclasses.dataclass(slots=True)
 class OpenAIRequest:
-    """One parsed inference request. `body` is the decoded JSON; `raw_body` the bytes as received."""
+    """One parsed inference request. `body` is the decoded JSON, or for a multipart request its form fields with
+    each file as `{filename, sha256, size}` (the bytes are in `files`); `raw_body` the bytes as received."""
 
     operation: Operation
     deployment: Deployment
@@ -35,6 +46,10 @@ class OpenAIRequest:
     prompt_tokens: int | None = None
     # Responses API: tokens of the earlier turns a `previous_response_id` continues, known before parsing.
     history_tokens: int = 0
+    files: Mapping[str, Upload] = dataclasses.field(default_factory=dict)
+    # Media work the latency model charges for: seconds of audio heard or spoken, images drawn.
+    audio_seconds: float = 0.0
+    images: int = 0
 
     @property
     def model(self) -> ModelSpec:

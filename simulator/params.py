@@ -62,7 +62,9 @@ class EmbeddingParams:
     base64: bool
 
 
-def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
+def parse_chat(body: Mapping[str, Any], model: ModelSpec, *, reasoning_effort: str | None = None) -> ChatParams:
+    """`reasoning_effort`: the effort the chat generator validated for a reasoning deployment (its profile
+    is the deployment's, which this module does not see)."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise missing_or_invalid("messages", "a non-empty array", messages)
@@ -79,6 +81,7 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
         include_usage=_include_usage(body, stream),
         seed=optional_int(body, "seed"),
         logprobs=_chat_logprobs(body),
+        reasoning_effort=reasoning_effort,
     )
 
 

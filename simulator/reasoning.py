@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import random
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -108,7 +107,6 @@ def family_of(model_name: str) -> str:
     return _FALLBACK
 
 
-@functools.lru_cache(maxsize=1024)
 def profile_for(model: ModelSpec, override: ReasoningOverride | None = None) -> ReasoningProfile | None:
     """The profile a deployment of `model` reasons by; None when the model does not reason."""
     if not model.reasoning:

@@ -76,8 +76,9 @@ class Settings:
     azure_openai_key: str | None = setting(
         "AZURE_OPENAI_KEY", "Key for `AZURE_OPENAI_ENDPOINT`; unset: Entra ID (DefaultAzureCredential).", secret=True
     )
-    extension_path: Path | None = setting(
-        "EXTENSION_PATH", "Python file or package whose `initialize(simulator)` adds generators or limits."
+    extension_path: str | None = setting(
+        "EXTENSION_PATH",
+        "Python files or package folders, comma-separated, each with `initialize(simulator)` (docs/extending.md).",
     )
     log_level: str = setting("LOG_LEVEL", "Python log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
 
@@ -235,6 +236,24 @@ class Settings:
         "RESPONSES_MEMORY_LIMIT", "Most stored responses kept in memory; the least recently used go first.", 10000
     )
 
+    # Images answered as URLs (docs/audio-images.md): served by the simulator, from Blob Storage when configured.
+    image_url_ttl_seconds: float = setting(
+        "SIMULATOR_IMAGE_URL_TTL_SECONDS", "How long an image URL answers before it gives 404.", 86400.0
+    )
+    image_container: str = setting(
+        "SIMULATOR_IMAGE_CONTAINER", "Blob container holding images answered as URLs (with storage).", "images"
+    )
+    public_url: str | None = setting(
+        "SIMULATOR_PUBLIC_URL",
+        "Base URL clients reach the simulator at, for image URLs; unset: `https://$WEBSITE_HOSTNAME` on Azure, else "
+        "the request's Host and X-Forwarded-Proto headers.",
+    )
+    website_hostname: str | None = setting(
+        "WEBSITE_HOSTNAME",
+        "Set by Azure Functions (the app's default host name), never by hand: the base of image URLs there, where "
+        "requests reach the Python worker through the Functions host under another Host header.",
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every field from `environ` (default `os.environ`); empty values count as unset."""
@@ -251,6 +270,8 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        if self.image_url_ttl_seconds <= 0:
+            raise SettingsError("SIMULATOR_IMAGE_URL_TTL_SECONDS must be a positive number of seconds")
         if self.max_body_bytes <= 0:
             raise SettingsError("SIMULATOR_MAX_BODY_BYTES must be a positive number of bytes")
         parse_token_range(self.completion_tokens)

@@ -84,6 +84,9 @@ locals {
     RESPONSES_STORE             = "auto"
     RESPONSES_RETENTION_SECONDS = "2592000.0"
     RESPONSES_MEMORY_LIMIT      = "10000"
+
+    SIMULATOR_IMAGE_URL_TTL_SECONDS = "86400.0"
+    SIMULATOR_PUBLIC_URL            = ""
   }
 
   # Simulator settings wired to variables and to the resources above; var.simulator_settings cannot
@@ -97,6 +100,7 @@ locals {
     AZURE_STORAGE_TABLE_URL   = azurerm_storage_account.this.primary_table_endpoint
     RECORDING_CONTAINER       = azurerm_storage_container.recordings.name
     RESPONSES_CONTAINER       = azurerm_storage_container.responses.name
+    SIMULATOR_IMAGE_CONTAINER = azurerm_storage_container.images.name
     RUNTIME_CONFIG_TABLE      = azurerm_storage_table.this["runtime_config"].name
     RATE_LIMIT_TABLE          = azurerm_storage_table.this["rate_limits"].name
   }

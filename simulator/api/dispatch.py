@@ -18,24 +18,39 @@ from simulator.errors import OpenAIError
 logger = logging.getLogger(__name__)
 
 Endpoint = Callable[[Simulator, Request, bytes], Awaitable[Response]]
+# Endpoints taking uploads (audio, images) read bodies up to this size whatever SIMULATOR_MAX_BODY_BYTES says, so
+# that a file over AOAI's 25 MB gets AOAI's 400 naming the file rather than a 413 (a megabyte for the other fields).
+UPLOAD_BODY_BYTES = 26 * 1024 * 1024
 
 
 async def dispatch(
     simulator: Simulator, request: Request, endpoint: Endpoint, methods: frozenset[str], *, auth: bool
 ) -> Response:
-    """Run `endpoint`, turning every refusal into an AOAI-shaped error and every crash into a clean 500."""
+    """Run `endpoint`, turning every refusal into an AOAI-shaped error and every crash into a clean 500.
+    Extensions' request hooks run before the endpoint, their response hooks on every answer (refusals too)."""
+    hooks = simulator.extensions.hooks
     try:
         if auth:
             authenticate(header_map(request), simulator.api_key)
         if request.method not in methods:
             raise errors.method_not_allowed(request.method)
-        body = await read_body(request, simulator.settings.max_body_bytes)
-        return await endpoint(simulator, request, body)
+        limit = simulator.settings.max_body_bytes
+        if getattr(endpoint, "accepts_uploads", False):
+            limit = max(limit, UPLOAD_BODY_BYTES)
+        body = await read_body(request, limit)
+        if hooks is None:
+            return await endpoint(simulator, request, body)
+        body, response = await hooks.before(request, body, common_headers(request, simulator.settings.region))
+        if response is None:
+            response = await endpoint(simulator, request, body)
     except OpenAIError as error:
-        return error_response(error, common_headers(request, simulator.settings.region))
+        response = error_response(error, common_headers(request, simulator.settings.region))
     except Exception:
         logger.exception("unexpected error answering %s %s", request.method, request.url.path)
-        return error_response(errors.internal_error(), common_headers(request, simulator.settings.region))
+        response = error_response(errors.internal_error(), common_headers(request, simulator.settings.region))
+    if hooks is None:
+        return response
+    return await hooks.after(request, response, common_headers(request, simulator.settings.region))
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -66,7 +66,14 @@ class ChatGenerator:
 
     def parse(self, request: OpenAIRequest) -> ChatParams:
         body = request.body
-        params = parse_chat(body, request.model)
+        effort = None
+        profile = request.deployment.reasoning_profile
+        if profile is not None:
+            reasoning.check_sampling(body, profile, "chat")
+            effort = reasoning.requested_effort(body.get("reasoning_effort"), profile, "reasoning_effort")
+        elif body.get("reasoning_effort") is not None:
+            raise reasoning.unsupported_parameter("reasoning_effort")
+        params = parse_chat(body, request.model, reasoning_effort=effort)
         parsed_tools = parse_tools(body)
         response_format = parse_response_format(body)
         encoding = request.model.encoding
@@ -76,13 +83,6 @@ class ChatGenerator:
             params = dataclasses.replace(params, tools=tuple(parsed_tools[0]), tool_choice=parsed_tools[1])
         if response_format is not None:
             params = dataclasses.replace(params, response_format=response_format)
-        profile = request.deployment.reasoning_profile
-        if profile is not None:
-            reasoning.check_sampling(body, profile, "chat")
-            effort = reasoning.requested_effort(body.get("reasoning_effort"), profile, "reasoning_effort")
-            params = dataclasses.replace(params, reasoning_effort=effort)
-        elif body.get("reasoning_effort") is not None:
-            raise reasoning.unsupported_parameter("reasoning_effort")
         request.prompt_tokens = prompt_tokens
         param = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
         check_output_cap(params.max_tokens, request.model, param)
@@ -90,7 +90,13 @@ class ChatGenerator:
         return params
 
     def generate(self, request: OpenAIRequest, params: ChatParams, rng: random.Random) -> Reply:
-        answers = [self.answer(request, params, rng) for _ in range(params.n)]
+        return self.render(request, params, [self.answer(request, params, rng) for _ in range(params.n)], rng)
+
+    def render(
+        self, request: OpenAIRequest, params: ChatParams, answers: Sequence[Answer], rng: random.Random
+    ) -> Reply:
+        """The reply for `answers`, whole or streamed, with their usage: apart from `answer` so that an extension
+        can change what is said (simulator.extend) and still get AOAI's shapes and exact usage."""
         usage = Usage(
             request.prompt_tokens or 0,
             sum(answer.tokens for answer in answers),

@@ -20,6 +20,11 @@ OPERATION_KEYS: Mapping[str, Operation] = {
     "completions": Operation.COMPLETIONS,
     "embeddings": Operation.EMBEDDINGS,
     "responses": Operation.RESPONSES,
+    "transcriptions": Operation.TRANSCRIPTIONS,
+    "translations": Operation.TRANSLATIONS,
+    "speech": Operation.SPEECH,
+    "images": Operation.IMAGE_GENERATIONS,
+    "imageEdits": Operation.IMAGE_EDITS,
 }
 _EMPTY: Mapping[str, ProfileOverride] = MappingProxyType({})
 

@@ -123,7 +123,7 @@ def check_standard(state: MeterState, now: float, limits: StandardLimits, cost: 
     request_wait = state.requests.wait(now, 1, limits.requests_per_window)
     if token_wait <= 0 and request_wait <= 0:
         return None
-    exceeded = Exceeded.TOKENS if token_wait >= request_wait else Exceeded.REQUESTS
+    exceeded = limits.budget_exceeded if token_wait >= request_wait else Exceeded.REQUESTS
     return Refusal(
         exceeded,
         max(token_wait, request_wait),

@@ -143,7 +143,8 @@ class RateLimiter:
             return Admission()
         now = self._clock()
         if type(limits) is StandardLimits:
-            tokens = min(policy.token_cost(request), limits.tokens_per_minute)  # a larger one could never pass
+            # A larger cost could never pass.
+            tokens = min(policy.standard_cost(request, limits), limits.tokens_per_minute)
             if self._in_place is not None:  # the local default: charged in place, at once
                 outcome = leases.charge_standard(self._in_place.state(request.deployment.name), now, limits, tokens)
                 return self._exact_admission(request, outcome, limits)

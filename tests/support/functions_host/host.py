@@ -87,6 +87,10 @@ class FunctionsHost:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def worker_pid(self) -> int:
+        return self._process.pid
+
+    @property
     def logs(self) -> list[str]:
         """What the worker logged over gRPC (its own and the app's records), as `level category: message`."""
         names = self._protos.RpcLog.Level.Name
