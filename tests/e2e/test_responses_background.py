@@ -103,3 +103,17 @@ def test_the_sdk_resumes_a_background_stream(client: OpenAI) -> None:
     assert events[0].sequence_number == 3
     assert events[-1].type == "response.completed"
     assert events[-1].response.output_text == client.responses.retrieve(created.id).output_text
+
+
+def test_a_stream_is_paced_by_the_latency_model(http: httpx.Client) -> None:
+    """Never early: the first delta after the time to first token, the last after all 60 tokens at 60/s."""
+    started = time.monotonic()
+    arrivals: list[tuple[float, str]] = []
+    with http.stream("POST", RESPONSES, json={"model": "gpt-4o", "input": "Paced.", "stream": True}) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                arrivals.append((time.monotonic() - started, line.removeprefix("event: ")))
+    deltas = [at for at, kind in arrivals if kind == "response.output_text.delta"]
+    assert len(deltas) == 60
+    assert deltas[0] >= 0.5 and deltas[-1] >= 0.5 + 59 / 60
+    assert arrivals[-1][1] == "response.completed"
