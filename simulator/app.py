@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -177,12 +177,7 @@ class Simulator:
             await self.responses.prepare(request, strict=config.mode is Mode.GENERATE)
         params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
         admission = await self.limiter.admit(request)
-        decision = self.faults.choose(request, config.faults)
-        if isinstance(decision, fault_kinds.Refuse):
-            await asyncio.sleep(decision.delay)
-            raise decision.error
-        if decision is not None and decision.delay:
-            await asyncio.sleep(decision.delay)
+        decision = await self._fault(request)
         if config.mode is Mode.RECORD:
             reply = await self.recorder().forward(request)
         elif config.mode is Mode.REPLAY:
@@ -193,11 +188,24 @@ class Simulator:
         reply.headers.update(admission.headers)
         if responses:
             reply = await self.responses.keep(request, reply, self.latency)
-        if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
-            reply = abort_after(reply, decision.after)
-        elif isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
-            reply = abort_after(reply, 0)
-        return await settle_when_done(reply, admission)
+        return await settle_when_done(_delivered(reply, decision), admission)
+
+    async def answer_stored(self, request: OpenAIRequest, answer: Callable[[], Awaitable[Reply]]) -> Reply:
+        """A stored-object route (the Responses API's retrieve, delete, input items, cancel): answered from the
+        store by `answer`, under the same faults as inference. No tokens are spent, so no rate limit or latency
+        applies (AOAI's quotas count inference calls)."""
+        decision = await self._fault(request)
+        return _delivered(await answer(), decision)
+
+    async def _fault(self, request: OpenAIRequest) -> fault_kinds.Decision | None:
+        """The fault for `request`, if any, after its delay; a refusal is raised here."""
+        decision = self.faults.choose(request, self.config.faults)
+        if isinstance(decision, fault_kinds.Refuse):
+            await asyncio.sleep(decision.delay)
+            raise decision.error
+        if decision is not None and decision.delay:
+            await asyncio.sleep(decision.delay)
+        return decision
 
     def _parse(self, generator: Generator, request: OpenAIRequest, *, strict: bool) -> Any:
         """Generate mode refuses invalid requests itself; record and replay leave that to the real service
@@ -252,6 +260,15 @@ class Simulator:
         if self._persister is None:
             self._persister = open_persister(self.recording)
         return self._persister
+
+
+def _delivered(reply: Reply, decision: fault_kinds.Decision | None) -> Reply:
+    """`reply` as a delivery fault leaves it: cut after some events, or never sent (the connection closed)."""
+    if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
+        return abort_after(reply, decision.after)
+    if isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
+        return abort_after(reply, 0)
+    return reply
 
 
 def configure_logging(level: str, *, root: bool = True) -> None:

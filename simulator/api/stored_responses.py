@@ -1,66 +1,112 @@
 """Stored responses over HTTP: retrieve (or resume the stream of), delete, list input items, cancel.
 
-Transport only: the api-version and query are read here, the answers come from `ResponsesService`.
+Transport only: the api-version and query are read here, the answers come from `ResponsesService`, and the
+simulator applies the faults of the response's deployment around them (`Simulator.answer_stored`).
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from simulator import errors
 from simulator.api.dispatch import Endpoint
+from simulator.api.headers import header_map
 from simulator.api.inference import api_version_of, query_value
-from simulator.api.responses import common_headers, json_response, reply_response
+from simulator.api.responses import common_headers, reply_response
 from simulator.app import Simulator
-from simulator.context import Surface
-from simulator.replies import StreamReply
+from simulator.context import OpenAIRequest, Surface
+from simulator.models import Operation
+from simulator.replies import JsonReply, Reply, StreamReply
+from simulator.responses.service import check_page
+from simulator.responses.store import StoredResponse
+
+Answer = Callable[[StoredResponse], Awaitable[Reply]]
 
 
 def stored_response(surface: Surface) -> Endpoint:
     """GET (the response, or with `stream=true` its events after `starting_after`) and DELETE."""
 
     async def endpoint(simulator: Simulator, request: Request, body: bytes) -> Response:
-        api_version_of(request, surface)
-        response_id = request.path_params["response_id"]
         service = simulator.responses
-        headers = common_headers(request, simulator.settings.region)
-        if request.method == "DELETE":
-            return json_response(await service.delete(response_id), headers=headers)
         query = request.scope["query_string"]
-        stored = await service.find(response_id)
-        if query_value(query, b"stream") == "true":
+        if request.method == "DELETE":
+
+            async def answer(stored: StoredResponse) -> Reply:
+                return JsonReply(await service.delete(stored.id))
+
+        elif query_value(query, b"stream") == "true":
             starting_after = _int_query(query, "starting_after")
-            return reply_response(StreamReply(source=service.resume(stored, starting_after)), headers)
-        return json_response(service.view(stored), headers=headers)
+
+            async def answer(stored: StoredResponse) -> Reply:
+                return StreamReply(source=service.resume(stored, starting_after))
+
+        else:
+
+            async def answer(stored: StoredResponse) -> Reply:
+                return JsonReply(service.view(stored))
+
+        return await _serve(simulator, request, surface, answer)
 
     return endpoint
 
 
 def input_items(surface: Surface) -> Endpoint:
     async def endpoint(simulator: Simulator, request: Request, body: bytes) -> Response:
-        api_version_of(request, surface)
         query = request.scope["query_string"]
         limit = _int_query(query, "limit")
-        page = await simulator.responses.input_items(
-            request.path_params["response_id"],
-            limit=20 if limit is None else limit,
-            order=query_value(query, b"order") or "desc",
-            after=query_value(query, b"after"),
-            before=query_value(query, b"before"),
-        )
-        return json_response(page, headers=common_headers(request, simulator.settings.region))
+        order = query_value(query, b"order") or "desc"
+        check_page(20 if limit is None else limit, order)
+
+        async def answer(stored: StoredResponse) -> Reply:
+            page = await simulator.responses.input_items(
+                stored.id,
+                limit=20 if limit is None else limit,
+                order=order,
+                after=query_value(query, b"after"),
+                before=query_value(query, b"before"),
+            )
+            return JsonReply(page)
+
+        return await _serve(simulator, request, surface, answer)
 
     return endpoint
 
 
 def cancel(surface: Surface) -> Endpoint:
     async def endpoint(simulator: Simulator, request: Request, body: bytes) -> Response:
-        api_version_of(request, surface)
-        cancelled = await simulator.responses.cancel(request.path_params["response_id"])
-        return json_response(cancelled, headers=common_headers(request, simulator.settings.region))
+        async def answer(stored: StoredResponse) -> Reply:
+            return JsonReply(await simulator.responses.cancel(stored.id))
+
+        return await _serve(simulator, request, surface, answer)
 
     return endpoint
+
+
+async def _serve(simulator: Simulator, request: Request, surface: Surface, answer: Answer) -> Response:
+    """Check the api-version, find the stored response (404 when unknown), answer it under its deployment's
+    faults."""
+    received_at = time.monotonic()
+    api_version = api_version_of(request, surface)
+    stored = await simulator.responses.find(request.path_params["response_id"])
+    parsed = OpenAIRequest(
+        operation=Operation.RESPONSES,
+        deployment=simulator.deployments.resolve(stored.deployment, Operation.RESPONSES),
+        surface=surface,
+        method=request.method,
+        path=request.scope["path"],
+        query=request.scope["query_string"].decode("latin-1"),
+        headers=header_map(request),
+        body={},
+        raw_body=b"",
+        api_version=api_version,
+        received_at=received_at,
+    )
+    reply = await simulator.answer_stored(parsed, lambda: answer(stored))
+    return reply_response(reply, common_headers(request, simulator.settings.region))
 
 
 def _int_query(query: bytes, name: str) -> int | None:

@@ -110,16 +110,7 @@ class ResponsesService:
         self, response_id: str, *, limit: int = 20, order: str = "desc", after: str | None, before: str | None
     ) -> dict[str, Any]:
         """A page of the response's input items, cursor-paged by item id as the spec's `ResponseItemList`."""
-        if not 1 <= limit <= MAX_PAGE:
-            raise errors.invalid_request(
-                f"Invalid 'limit': expected a value between 1 and {MAX_PAGE}, but got {limit} instead.",
-                "limit",
-                "invalid_value",
-            )
-        if order not in ("asc", "desc"):
-            raise errors.invalid_request(
-                f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", "order", "invalid_value"
-            )
+        check_page(limit, order)
         stored = await self.find(response_id)
         listed = stored.input_items if order == "asc" else stored.input_items[::-1]
         ids = [item["id"] for item in listed]
@@ -235,6 +226,20 @@ class ResponsesService:
             payload = _json(final.partition(b"data: ")[2].strip())
             if isinstance(payload, dict):
                 await self._put_answer(request, payload.get("response"))
+
+
+def check_page(limit: int, order: str) -> None:
+    """Refuse a page size or order `input_items` does not take (before looking the response up)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise errors.invalid_request(
+            f"Invalid 'limit': expected a value between 1 and {MAX_PAGE}, but got {limit} instead.",
+            "limit",
+            "invalid_value",
+        )
+    if order not in ("asc", "desc"):
+        raise errors.invalid_request(
+            f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", "order", "invalid_value"
+        )
 
 
 def _position(ids: list[str], cursor: str, param: str) -> int:

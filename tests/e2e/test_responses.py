@@ -347,3 +347,17 @@ def test_output_text_logprobs_when_included(http: httpx.Client) -> None:
     assert all(event["logprobs"][0]["token"] == event["delta"] for event in deltas)
     plain = http.post(RESPONSES, json={"model": "chat", "input": "hi", "max_output_tokens": 16}).json()
     assert plain["output"][0]["content"][0]["logprobs"] == []
+
+
+def test_faults_apply_to_stored_response_routes(v1: OpenAI, http: httpx.Client) -> None:
+    created = v1.responses.create(model="chat", input="Poll me.", max_output_tokens=16)
+    where = f"{RESPONSES}/{created.id}"
+    limited = http.get(where, headers={"x-simulator-fault": "429; retry-after=2"})
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "2"
+    failed = http.get(f"{where}/input_items", headers={"x-simulator-fault": "500"})
+    assert failed.status_code == 500
+    spec.validate_error(failed.json())
+    with pytest.raises(httpx.RemoteProtocolError):
+        http.delete(where, headers={"x-simulator-fault": "reset"})
+    # The server deleted it; only the answer was lost, as when a connection drops after the work is done.
+    assert http.get(where).status_code == 404
