@@ -19,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from simulator import errors
 from simulator import faults as fault_kinds
 from simulator.collector import COLLECTOR
 from simulator.context import OpenAIRequest
@@ -43,6 +44,7 @@ from simulator.responses.service import ResponsesService
 from simulator.responses.store import MemoryResponseStore, ResponseStore
 from simulator.runtime_config import ConfigStore, MemoryConfigStore, RuntimeConfig
 from simulator.settings import Mode, Settings, SettingsError, parse_token_range
+from simulator.telemetry import Telemetry
 from simulator.tokens import load_encodings, use_bundled_cache
 
 if TYPE_CHECKING:  # imported when a mode needs them: aiohttp and YAML cost memory where they are not used
@@ -63,11 +65,13 @@ class Simulator:
         recording: RecordingConfig,
         limiter: RateLimiter,
         responses: ResponsesService | None = None,
+        telemetry: Telemetry | None = None,
         image_urls: ImageUrls | None = None,
     ) -> None:
         self.settings = settings
         self.image_urls = image_urls or ImageUrls(MemoryImageStore(), settings.image_url_ttl_seconds)
         self.limiter = limiter
+        self.telemetry = telemetry or Telemetry()
         self.config_store = config_store
         self.generators = dict(generators)
         self.api_key = api_key
@@ -128,6 +132,7 @@ class Simulator:
             recording=recording_config(settings),
             limiter=RateLimiter.from_config(rate_limit_config(settings)),
             responses=ResponsesService(response_store(settings)),
+            telemetry=Telemetry.from_settings(settings),
             image_urls=image_urls,
         )
         if settings.extension_path:
@@ -140,11 +145,13 @@ class Simulator:
         await self.config_store.start()
         await self.limiter.start()
         await self.responses.store.start()
+        await self.telemetry.start()
         await self.extensions.start()
         COLLECTOR.start()
 
     async def close(self) -> None:
         await COLLECTOR.close()
+        await self.telemetry.close()
         await self.config_store.close()
         await self.limiter.aclose()
         await self.responses.store.close()
@@ -170,42 +177,57 @@ class Simulator:
         self.latency = LatencyModel(config.latency, self._latency_random, rules)
 
     async def answer(self, request: OpenAIRequest) -> Reply:
+        """The answer, or the `OpenAIError` to answer with. Telemetry measures both, here and only here (in one
+        coroutine with the pipeline: a wrapping coroutine would cost every request about 1,300 instructions)."""
         config = self.config
-        generator = self.generators[request.operation]
-        responses = request.operation is Operation.RESPONSES
-        if responses:
-            await self.responses.prepare(request, strict=config.mode is Mode.GENERATE)
-        params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
-        admission = await self.limiter.admit(request)
-        decision = await self._fault(request)
-        if config.mode is Mode.RECORD:
-            reply = await self.recorder().forward(request)
-        elif config.mode is Mode.REPLAY:
-            replayed = await self.replayer().replay(request)
-            reply = replayed if replayed is not None else await self._generate(generator, request, params, decision)
-        else:
-            reply = await self._generate(generator, request, params, decision)
-        reply.headers.update(admission.headers)
-        if responses:
-            reply = await self.responses.keep(request, reply, self.latency)
-        return await settle_when_done(_delivered(reply, decision), admission)
+        try:
+            generator = self.generators[request.operation]
+            responses = request.operation is Operation.RESPONSES
+            if responses:
+                await self.responses.prepare(request, strict=config.mode is Mode.GENERATE)
+            params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
+            admission = await self.limiter.admit(request)
+            decision = self.faults.choose(request, config.faults)
+            if decision is not None:
+                await self._before(request, decision)
+            if config.mode is Mode.RECORD:
+                reply = await self.recorder().forward(request)
+            elif config.mode is Mode.REPLAY:
+                replayed = await self.replayer().replay(request)
+                reply = replayed if replayed is not None else await self._generate(generator, request, params, decision)
+            else:
+                reply = await self._generate(generator, request, params, decision)
+            reply.headers.update(admission.headers)
+            if responses:
+                reply = await self.responses.keep(request, reply, self.latency)
+            reply = await settle_when_done(_delivered(reply, decision), admission)
+        except OpenAIError as error:
+            self.telemetry.refused(request, error, config.mode.value, injected=request.injected_fault)
+            raise
+        except Exception:
+            self.telemetry.refused(request, errors.internal_error(), config.mode.value, injected=False)
+            raise
+        return self.telemetry.answered(request, reply, config.mode.value)
 
     async def answer_stored(self, request: OpenAIRequest, answer: Callable[[], Awaitable[Reply]]) -> Reply:
         """A stored-object route (the Responses API's retrieve, delete, input items, cancel): answered from the
         store by `answer`, under the same faults as inference. No tokens are spent, so no rate limit or latency
         applies (AOAI's quotas count inference calls)."""
-        decision = await self._fault(request)
+        decision = self.faults.choose(request, self.config.faults)
+        if decision is not None:
+            await self._before(request, decision)
         return _delivered(await answer(), decision)
 
-    async def _fault(self, request: OpenAIRequest) -> fault_kinds.Decision | None:
-        """The fault for `request`, if any, after its delay; a refusal is raised here."""
-        decision = self.faults.choose(request, self.config.faults)
+    async def _before(self, request: OpenAIRequest, decision: fault_kinds.Decision) -> None:
+        """What a fault does before the answer: its delay, or its error (raised). Awaited only when a fault fires:
+        a coroutine on every request would cost it about 1,300 instructions."""
         if isinstance(decision, fault_kinds.Refuse):
+            request.injected_fault = True
             await asyncio.sleep(decision.delay)
             raise decision.error
-        if decision is not None and decision.delay:
+        if decision.delay:
+            request.added_latency += decision.delay
             await asyncio.sleep(decision.delay)
-        return decision
 
     def _parse(self, generator: Generator, request: OpenAIRequest, *, strict: bool) -> Any:
         """Generate mode refuses invalid requests itself; record and replay leave that to the real service
@@ -239,6 +261,7 @@ class Simulator:
             completion_tokens = reply.usage.completion_tokens if reply.usage else 0
             plan = self.latency.plan(request, completion_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
+                request.added_latency += plan.total
                 await self.pacer.wait_until(request.received_at + plan.total)
         return reply
 
@@ -271,10 +294,16 @@ def _delivered(reply: Reply, decision: fault_kinds.Decision | None) -> Reply:
     return reply
 
 
-def configure_logging(level: str, *, root: bool = True) -> None:
-    """The simulator's log level; the Azure SDKs' per-call HTTP logs (every Table poll) stay at WARNING."""
+def configure_logging(level: str, *, root: bool = True, log_format: str = "text") -> None:
+    """The simulator's log level and format (`json`: one object per line); the Azure SDKs' per-call HTTP logs
+    (every Table poll) stay at WARNING."""
     if root:
         logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if log_format == "json":
+            from simulator.telemetry.requestlog import JsonFormatter
+
+            for handler in logging.getLogger().handlers:
+                handler.setFormatter(JsonFormatter())
     logging.getLogger("simulator").setLevel(level.upper())
     azure_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("azure").setLevel(azure_level)

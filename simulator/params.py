@@ -80,7 +80,7 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec, *, reasoning_effort: s
         stream=stream,
         include_usage=_include_usage(body, stream),
         seed=optional_int(body, "seed"),
-        logprobs=_chat_logprobs(body),
+        logprobs=_chat_logprobs(body) if "logprobs" in body or "top_logprobs" in body else None,
         reasoning_effort=reasoning_effort,
     )
 
@@ -168,9 +168,11 @@ def _check_message(index: int, message: Any) -> None:
 
 
 def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
-    for name in names:
-        value = bounded_int(body, name, 1)
+    for name in names:  # on every chat request: `optional_int` inline rather than through `bounded_int`
+        value = optional_int(body, name)
         if value is not None:
+            if value < 1:
+                raise _below_minimum(name, 1, value)
             return value
     return None
 
@@ -191,15 +193,12 @@ def _chat_logprobs(body: Mapping[str, Any]) -> int | None:
 
 
 def bounded_int(body: Mapping[str, Any], name: str, low: int, high: int | None = None) -> int | None:
+    """An optional integer within [low, high] (no upper bound when `high` is None), refused in OpenAI's words."""
     value = optional_int(body, name)
     if value is None:
         return None
     if value < low:
-        raise errors.invalid_request(
-            f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but got {value} instead.",
-            name,
-            "integer_below_min_value",
-        )
+        raise _below_minimum(name, low, value)
     if high is not None and value > high:
         raise errors.invalid_request(
             f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",
@@ -207,6 +206,14 @@ def bounded_int(body: Mapping[str, Any], name: str, low: int, high: int | None =
             "integer_above_max_value",
         )
     return value
+
+
+def _below_minimum(name: str, low: int, value: int) -> OpenAIError:
+    return errors.invalid_request(
+        f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but got {value} instead.",
+        name,
+        "integer_below_min_value",
+    )
 
 
 def _n(body: Mapping[str, Any]) -> int:

@@ -231,6 +231,17 @@ _TITLES = (
 )
 
 
+def requested_summary(value: Any, param: str = "reasoning.summary") -> str | None:
+    """The summary a Responses request asks for (None: none), refused with the service's wording."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid_type(param, "a string", value)
+    if value not in SUMMARIES:
+        raise invalid_value(param, value, SUMMARIES)
+    return value
+
+
 def summary_texts(rng: random.Random, summary: str, reasoning_tokens: int) -> list[str]:
     """Short reasoning summaries for `reasoning.summary` ("auto", "concise", "detailed"): one part per stretch
     of thought, each a bold title and a few sentences, as the service writes them. None without thought."""

@@ -154,6 +154,9 @@ class StreamReply:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     usage: Usage | None = None
     resource: Any = None  # as JsonReply.resource
+    # Told once the stream has ended (sent, or the client left): the `time.monotonic()` of its first write
+    # (None: nothing was written) and of its end. Telemetry measures streams through it.
+    closed: Callable[[float | None, float], None] | None = None
 
 
 Reply = JsonReply | StreamReply

@@ -179,7 +179,7 @@ class Settings:
         "RATE_LIMIT_FAILURE_MODE", "While Table Storage fails: `open` (serve, count) or `closed` (503).", "open"
     )
     rate_limit_store_timeout_seconds: float = setting(
-        "RATE_LIMIT_STORE_TIMEOUT_SECONDS", "Longest a request waits for the rate-limit store.", 0.5
+        "RATE_LIMIT_STORE_TIMEOUT_SECONDS", "Longest one round trip to the rate-limit store may take.", 5.0
     )
     rate_limit_retry_seconds: float = setting(
         "RATE_LIMIT_RETRY_SECONDS", "How long a failed rate-limit store is left alone before it is tried again.", 2.0
@@ -236,6 +236,39 @@ class Settings:
         "RESPONSES_MEMORY_LIMIT", "Most stored responses kept in memory; the least recently used go first.", 10000
     )
 
+    # Telemetry (docs/observability.md).
+    applicationinsights_connection_string: str | None = setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "Export metrics, request traces and logs to Application Insights (Entra ID when "
+        "`APPLICATIONINSIGHTS_AUTHENTICATION_STRING` says `Authorization=AAD`).",
+    )
+    otlp_endpoint: str | None = setting(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "Export metrics and request traces over OTLP/HTTP to this collector; the other `OTEL_*` variables apply.",
+    )
+    metrics_prometheus: bool = setting(
+        "SIMULATOR_METRICS_PROMETHEUS", "Serve the metrics as Prometheus text at `GET /++/metrics` (key needed).", False
+    )
+    traces_per_second: float = setting(
+        "SIMULATOR_TRACES_PER_SECOND",
+        "Most request spans exported per second per instance (a span costs a quarter of a chat request); 0: none.",
+        10.0,
+    )
+    log_format: str = setting("LOG_FORMAT", "`text`, or `json` for one JSON object per line.", "text")
+    request_log_level: str = setting(
+        "SIMULATOR_REQUEST_LOG_LEVEL",
+        "Level of the one line logged per request (written when `LOG_LEVEL` lets it through).",
+        "DEBUG",
+    )
+    request_log_prompts: bool = setting(
+        "SIMULATOR_REQUEST_LOG_PROMPTS", "Include the prompt (messages, prompt or input) in each request line.", False
+    )
+    stats_table: str = setting(
+        "STATS_TABLE", "Table where each instance publishes its `/++/stats` summary (with storage).", "simulatorstats"
+    )
+    stats_publish_seconds: float = setting(
+        "SIMULATOR_STATS_PUBLISH_SECONDS", "How often each instance publishes its summary to `STATS_TABLE`.", 5.0
+    )
     # Images answered as URLs (docs/audio-images.md): served by the simulator, from Blob Storage when configured.
     image_url_ttl_seconds: float = setting(
         "SIMULATOR_IMAGE_URL_TTL_SECONDS", "How long an image URL answers before it gives 404.", 86400.0
@@ -275,8 +308,15 @@ class Settings:
         if self.max_body_bytes <= 0:
             raise SettingsError("SIMULATOR_MAX_BODY_BYTES must be a positive number of bytes")
         parse_token_range(self.completion_tokens)
-        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}")
+        for env, level in (("LOG_LEVEL", self.log_level), ("SIMULATOR_REQUEST_LOG_LEVEL", self.request_log_level)):
+            if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+                raise SettingsError(f"{env} must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.traces_per_second < 0:
+            raise SettingsError("SIMULATOR_TRACES_PER_SECOND must be 0 or more")
+        if self.stats_publish_seconds <= 0:
+            raise SettingsError("SIMULATOR_STATS_PUBLISH_SECONDS must be positive")
         if self.mode is Mode.RECORD and not self.azure_openai_endpoint:
             raise SettingsError("SIMULATOR_MODE=record needs AZURE_OPENAI_ENDPOINT")
         for env, value in (

@@ -139,8 +139,9 @@ variable "table_names" {
   default = {
     rate_limits    = "ratelimits"
     runtime_config = "runtimeconfig"
+    stats          = "simulatorstats"
   }
-  description = "Tables to create, by purpose: rate_limits (limit state shared by all instances), runtime_config (changes made through /++/config)."
+  description = "Tables to create, by purpose: rate_limits (limit state shared by all instances), runtime_config (changes made through /++/config), stats (each instance's /++/stats summary)."
 
   validation {
     condition     = alltrue([for table in values(var.table_names) : can(regex("^[A-Za-z][A-Za-z0-9]{2,62}$", table))])
@@ -276,7 +277,7 @@ variable "simulator_settings" {
     condition = length(setintersection(keys(var.simulator_settings), [
       "SIMULATOR_MODE", "SIMULATOR_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_KEY",
       "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_TABLE_URL", "AZURE_STORAGE_CONNECTION_STRING", "RECORDING_CONTAINER", "SIMULATOR_IMAGE_CONTAINER", "WEBSITE_HOSTNAME",
-      "RESPONSES_CONTAINER", "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE",
+      "RESPONSES_CONTAINER", "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE", "STATS_TABLE",
     ])) == 0
     error_message = "simulator_settings cannot set SIMULATOR_MODE, SIMULATOR_API_KEY, AZURE_OPENAI_* or storage settings: use their own variables (storage is wired to the resources Terraform creates; shared keys are disabled)."
   }

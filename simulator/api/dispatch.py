@@ -40,7 +40,7 @@ async def dispatch(
         body = await read_body(request, limit)
         if hooks is None:
             return await endpoint(simulator, request, body)
-        body, response = await hooks.before(request, body, common_headers(request, simulator.settings.region))
+        body, response = await hooks.before(request, body, simulator.settings.region)
         if response is None:
             response = await endpoint(simulator, request, body)
     except OpenAIError as error:
@@ -50,7 +50,7 @@ async def dispatch(
         response = error_response(errors.internal_error(), common_headers(request, simulator.settings.region))
     if hooks is None:
         return response
-    return await hooks.after(request, response, common_headers(request, simulator.settings.region))
+    return await hooks.after(request, response, simulator.settings.region)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -14,7 +14,7 @@ from simulator import errors, jsonenc
 from simulator.api.dispatch import Endpoint
 from simulator.api.forms import Files, parse_form
 from simulator.api.headers import header_map
-from simulator.api.responses import common_headers, reply_response
+from simulator.api.responses import common_headers, reply_response, request_id_of
 from simulator.app import Simulator
 from simulator.context import OpenAIRequest, Surface
 from simulator.models import Operation
@@ -51,6 +51,7 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
             raw_body=raw_body,
             api_version=api_version,
             received_at=received_at,
+            request_id=request_id_of(request),
             files=files,
         )
         reply = await simulator.answer(parsed)

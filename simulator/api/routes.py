@@ -73,6 +73,10 @@ ROUTES: tuple[Route, ...] = (
     Route("v1_models", f"{V1}/models", frozenset({"GET"}), list_models),
     Route("config", "/++/config", frozenset({"GET", "PATCH"}), admin.config),
     Route("recordings_save", "/++/recordings/save", frozenset({"POST"}), admin.save_recordings),
+    Route("stats", "/++/stats", frozenset({"GET"}), admin.stats),
+    Route("metrics", "/++/metrics", frozenset({"GET"}), admin.metrics),
+    Route("dashboard", "/++/dashboard", frozenset({"GET"}), admin.dashboard, auth=False),
+    Route("dashboard_asset", "/++/dashboard/{asset}", frozenset({"GET"}), admin.dashboard, auth=False),
     # Image URLs work without a key, as AOAI's signed blob URLs do: the unguessable name is the secret.
     Route("image_file", "/++/images/{name}", frozenset({"GET", "HEAD"}), image_file, auth=False),
     Route("health", "/", frozenset({"GET", "HEAD"}), health, auth=False),

@@ -37,7 +37,7 @@ async def call_async(extension: str, what: str, function: Callable[..., Any], *a
     """`function(*args)`, awaited when it returns an awaitable (hooks and handlers may be either)."""
     try:
         result = function(*args)
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             result = await result
         return result
     except OpenAIError:

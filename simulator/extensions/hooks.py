@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 
-from simulator.api.responses import EventStreamResponse, encode_headers, error_response
+from simulator.api.responses import EventStreamResponse, common_headers, encode_headers, error_response
 from simulator.delivery import AbortConnection
 from simulator.errors import OpenAIError
 from simulator.extend import Event, EventHook, Request, RequestHook, ResponseHook
@@ -35,35 +35,35 @@ class Hooks:
         self.events = events
 
     async def before(
-        self, request: StarletteRequest, body: bytes, headers: dict[str, str]
+        self, request: StarletteRequest, body: bytes, region: str
     ) -> tuple[bytes, StarletteResponse | None]:
         """Run the request hooks; the body to answer, or the answer a hook gave instead."""
         view = request_view(request, body)
         for extension, hook in self.requests:
             answer = await call_async(extension, "a request hook", hook, view)
             if answer is not None:
-                return view.body, to_starlette(answer, headers, extension)
+                return view.body, to_starlette(answer, common_headers(request, region), extension)
         apply_view(request, view)
         return view.body, None
 
-    async def after(
-        self, request: StarletteRequest, response: StarletteResponse, headers: dict[str, str]
-    ) -> StarletteResponse:
+    async def after(self, request: StarletteRequest, response: StarletteResponse, region: str) -> StarletteResponse:
         """Run the response hooks on `response` (in place), and route a stream's events through event hooks."""
         view = request_view(request, b"")
         if self.responses:
             answer = response_view(response)
+            sent_headers = dict(answer.headers)
             try:
                 for extension, hook in self.responses:
                     await call_async(extension, "a response hook", hook, view, answer)
             except OpenAIError as error:  # not hooked again: the hook that failed would only fail again
                 if isinstance(response, EventStreamResponse) and response.source is not None:
                     await response.source.aclose()  # type: ignore[attr-defined]  # settles usage: never sent
-                return error_response(error, headers)
+                return error_response(error, common_headers(request, region))
             response.status_code = answer.status
             if answer.streamed:
-                response.raw_headers = encode_headers(answer.headers, b"text/event-stream; charset=utf-8", None)
-            else:
+                if answer.headers != sent_headers:
+                    response.raw_headers = encode_headers(answer.headers, b"text/event-stream; charset=utf-8", None)
+            elif answer.headers != sent_headers or answer.body is not response.body:
                 response.body = answer.body
                 response.raw_headers = encode_headers(answer.headers, b"application/json", len(answer.body))
         if self.events and isinstance(response, EventStreamResponse):

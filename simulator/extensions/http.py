@@ -61,7 +61,7 @@ def response_view(response: StarletteResponse) -> Response:
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in response.raw_headers}
     headers.pop("content-length", None)
     streamed = isinstance(response, EventStreamResponse)
-    body = b"" if streamed else bytes(response.body)
+    body = b"" if streamed else response.body
     return Response(response.status_code, headers, body, streamed=streamed)
 
 

@@ -198,6 +198,9 @@ class LatencyModel:
         `reasoning_tokens` (part of `completion_tokens`, in no stream event) are thought before the first token."""
         if not self.config.enabled:
             return LatencyPlan.zero(len(chunk_tokens))
+        if request.operation is Operation.TRANSLATIONS and self.config.translations is not None:
+            whole = self.translation_seconds(sum(len(upload.data) for upload in request.files.get("file", ())))
+            return LatencyPlan(whole, whole)
         profile = self.profile(request.deployment, request.operation)
         if self._rules is not None:
             profile = self._rules(request, profile)
@@ -222,9 +225,9 @@ class LatencyModel:
         return draw(self._rng, tokens * token_ms, math.sqrt(tokens) * profile.token_std_ms) / 1000.0
 
     def translation_seconds(self, audio_bytes: int) -> float:
-        """Whole-request duration of an audio translation or transcription (the predecessor's model)."""
-        if not self.config.enabled:
-            return 0.0
+        """Whole-request duration of an audio translation by the predecessor's model, when it is configured."""
         spec = self.config.translations
+        if not self.config.enabled or spec is None:
+            return 0.0
         megabytes = audio_bytes / MEGABYTE
         return draw(self._rng, spec.mean_ms * megabytes, spec.std_ms * megabytes) / 1000.0

@@ -247,6 +247,14 @@ def test_instruction_totals_are_read_from_cachegrinds_summary() -> None:
         instructions.total_instructions("==1== valgrind: failed to start tool 'cachegrind'")
 
 
+@needs_tools
+def test_tiny_telemetry_run_compares_otlp_with_the_default() -> None:
+    command = [sys.executable, "-m", "bench.telemetry", *TINY]
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "OTLP on / default:" in completed.stdout and "of the throughput" in completed.stdout
+
+
 def test_functions_cold_start_measures_every_step() -> None:
     """One run of the worker's cold start beside the local server's (a few seconds, one worker at a time)."""
     if not (REPO.parent / "shared" / "functions-worker").is_dir():

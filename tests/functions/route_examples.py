@@ -113,6 +113,13 @@ EXAMPLES: dict[str, list[Example]] = {
         Example("GET", "/++/config", 401, key=False),
     ],
     "recordings_save": [Example("POST", "/++/recordings/save")],
+    "stats": [Example("GET", "/++/stats"), Example("GET", "/++/stats", 401, key=False)],
+    "metrics": [Example("GET", "/++/metrics", 404)],  # Prometheus is off unless SIMULATOR_METRICS_PROMETHEUS=true
+    "dashboard": [Example("GET", "/++/dashboard", key=False)],
+    "dashboard_asset": [
+        Example("GET", "/++/dashboard/dashboard.js", key=False),
+        Example("GET", "/++/dashboard/nothing.js", 404, key=False),
+    ],
     # An empty Functions route is reached at the function's name; `/` reaches the catch-all, which answers health.
     "health": [Example("GET", "/health", key=False)],
     "not_found": [

@@ -179,3 +179,12 @@ def test_bad_bodies_get_aoai_errors_through_the_worker(host: FunctionsHost) -> N
     assert (too_big.status_code, not_json.status_code) == (413, 400)
     for answer in (too_big, not_json):
         assert answer.json()["error"]["message"]
+
+
+def test_an_image_url_points_at_the_host_and_resolves(host: FunctionsHost) -> None:
+    """The worker sees its own address as Host (the host's proxy replaces it); the URL must be the client's."""
+    azure = AzureOpenAI(azure_endpoint=host.url, api_key=KEY, api_version=API_VERSION, max_retries=0)
+    image = azure.images.generate(model="dall-e-3", prompt="a kite", response_format="url").data[0]
+    assert image.url.startswith(f"{host.url}/++/images/")
+    fetched = httpx.get(image.url)
+    assert fetched.status_code == 200 and fetched.headers["content-type"].startswith("image/")
