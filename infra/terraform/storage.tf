@@ -1,7 +1,8 @@
 # One storage account, reached only with Entra ID (shared keys disabled):
 # - the Flex Consumption deployment package container,
 # - the Functions host's own storage (AzureWebJobsStorage: host locks and keys),
-# - the simulator's recordings container and its tables (shared rate-limit state, runtime config).
+# - the simulator's recordings container, its stored-responses container and its tables (shared rate-limit
+#   state, runtime config).
 
 resource "azurerm_storage_account" "this" {
   name                = local.storage_account_name
@@ -29,6 +30,12 @@ resource "azurerm_storage_container" "package" {
 
 resource "azurerm_storage_container" "recordings" {
   name                  = var.recordings_container_name
+  storage_account_id    = azurerm_storage_account.this.id
+  container_access_type = "private"
+}
+
+resource "azurerm_storage_container" "responses" {
+  name                  = var.responses_container_name
   storage_account_id    = azurerm_storage_account.this.id
   container_access_type = "private"
 }

@@ -101,6 +101,17 @@ variable "package_container_name" {
   }
 }
 
+variable "responses_container_name" {
+  type        = string
+  default     = "responses"
+  description = "Blob container of the Responses API's stored responses (RESPONSES_CONTAINER), shared by all instances."
+
+  validation {
+    condition     = can(regex("^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$", var.responses_container_name))
+    error_message = "responses_container_name must be a valid blob container name (3-63 lowercase letters, digits, single hyphens)."
+  }
+}
+
 variable "recordings_container_name" {
   type        = string
   default     = "recordings"
@@ -277,7 +288,7 @@ variable "simulator_settings" {
     condition = length(setintersection(keys(var.simulator_settings), [
       "SIMULATOR_MODE", "SIMULATOR_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_KEY",
       "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_TABLE_URL", "AZURE_STORAGE_CONNECTION_STRING", "RECORDING_CONTAINER", "SIMULATOR_IMAGE_CONTAINER", "WEBSITE_HOSTNAME",
-      "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE", "STATS_TABLE",
+      "RESPONSES_CONTAINER", "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE", "STATS_TABLE",
     ])) == 0
     error_message = "simulator_settings cannot set SIMULATOR_MODE, SIMULATOR_API_KEY, AZURE_OPENAI_* or storage settings: use their own variables (storage is wired to the resources Terraform creates; shared keys are disabled)."
   }
