@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from simulator import errors
+from simulator import errors, jsonenc
 from simulator.errors import OpenAIError
 from simulator.models import ModelSpec
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # parsed by the chat generator: these modules import the word
 MAX_EMBEDDING_INPUTS = 2048
 MAX_CHOICES = 128
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
+# Roles whose `content` both specs mark nullable: an assistant message holding only tool calls, a function result.
+NULL_CONTENT_ROLES = ("assistant", "function")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,7 +59,16 @@ class EmbeddingParams:
     base64: bool
 
 
+def present(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The body without its null members. Both specs mark most optional fields nullable, and the service takes a
+    field sent as null for one left out: an optional one gets its default, a required one is missing."""
+    if None not in body.values():
+        return body
+    return {key: value for key, value in body.items() if value is not None}
+
+
 def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
+    body = present(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise missing_or_invalid("messages", "a non-empty array", messages)
@@ -77,13 +88,8 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
 
 
 def parse_completion(body: Mapping[str, Any]) -> CompletionParams:
-    prompt = body.get("prompt", "<|endoftext|>")
-    if isinstance(prompt, str):
-        prompts = [prompt]
-    elif isinstance(prompt, list) and prompt and all(isinstance(item, str) for item in prompt):
-        prompts = list(prompt)
-    else:
-        raise missing_or_invalid("prompt", "a string or an array of strings", prompt)
+    body = present(body)
+    prompts = _prompts(body.get("prompt", "<|endoftext|>"))
     stream = _stream(body)
     echo = body.get("echo", False)
     if not isinstance(echo, bool):
@@ -100,6 +106,7 @@ def parse_completion(body: Mapping[str, Any]) -> CompletionParams:
 
 
 def parse_embedding(body: Mapping[str, Any], model: ModelSpec) -> EmbeddingParams:
+    body = present(body)
     raw = body.get("input")
     inputs = _embedding_inputs(raw)
     if not inputs or len(inputs) > MAX_EMBEDDING_INPUTS:
@@ -118,11 +125,21 @@ def parse_embedding(body: Mapping[str, Any], model: ModelSpec) -> EmbeddingParam
             )
     encoding_format = body.get("encoding_format", "float")
     if encoding_format not in ("float", "base64"):
-        raise errors.invalid_request(
-            f"Invalid value for 'encoding_format': expected 'float' or 'base64', got {encoding_format!r}.",
-            "encoding_format",
-        )
+        raise invalid_value("encoding_format", encoding_format, ("float", "base64"))
     return EmbeddingParams(inputs=inputs, dimensions=dimensions, base64=encoding_format == "base64")
+
+
+def _prompts(prompt: Any) -> list[str]:
+    if isinstance(prompt, str):
+        return [prompt]
+    if not isinstance(prompt, list):
+        raise invalid_type("prompt", "a string or an array of strings", prompt)
+    if not prompt:
+        raise empty_array("prompt")
+    for index, item in enumerate(prompt):
+        if not isinstance(item, str):
+            raise invalid_type(f"prompt[{index}]", "a string", item)
+    return list(prompt)
 
 
 def _embedding_inputs(raw: Any) -> list[str | list[int]]:
@@ -155,7 +172,7 @@ def _check_message(index: int, message: Any) -> None:
     if role not in ROLES:
         raise invalid_value(f"messages[{index}].role", role, ROLES)
     content = message.get("content")
-    if content is None and role not in ("assistant",):
+    if content is None and role not in NULL_CONTENT_ROLES:
         raise missing_parameter(f"messages[{index}].content")
     if content is not None and not isinstance(content, str | list):
         raise invalid_type(f"messages[{index}].content", "one of a string or array of objects", content)
@@ -235,6 +252,12 @@ def json_kind(value: Any) -> str:
     return names.get(type(value), "an object")
 
 
+def shown(value: Any) -> str:
+    """A client's value quoted in a message: a string as it is, anything else as JSON (`null`, `true`, `[1]`),
+    never in Python's spelling (`None`, `True`, `['x']`)."""
+    return value if isinstance(value, str) else jsonenc.text(value)
+
+
 def missing_parameter(param: str) -> OpenAIError:
     return errors.invalid_request(f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
 
@@ -255,7 +278,9 @@ def invalid_value(param: str, value: Any, supported: Sequence[str]) -> OpenAIErr
     listed = (
         quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])}{',' if len(quoted) > 2 else ''} and {quoted[-1]}"
     )
-    return errors.invalid_request(f"Invalid value: '{value}'. Supported values are: {listed}.", param, "invalid_value")
+    return errors.invalid_request(
+        f"Invalid value: '{shown(value)}'. Supported values are: {listed}.", param, "invalid_value"
+    )
 
 
 def empty_array(param: str) -> OpenAIError:
