@@ -31,6 +31,7 @@ from simulator.generators.base import GenerationSettings, RandomSource
 from simulator.generators.tool_calls import ToolCallPolicy
 from simulator.latency import LatencyConfig, LatencyModel, Pacer
 from simulator.latency.config import LegacyLatency, MeanStd
+from simulator.limits import RequestLimits, StreamSlots, hold_until_sent
 from simulator.models import Operation
 from simulator.ratelimit import FailureMode, RateLimitConfig, RateLimiter
 from simulator.recording import RecordingConfig, UnmatchedPolicy, open_persister
@@ -69,6 +70,8 @@ class Simulator:
             settings.seed, header="x-simulator-fault" if settings.fault_header else None, region=settings.region
         )
         self.pacer = Pacer()
+        self.limits = RequestLimits.from_settings(settings)
+        self.streams = StreamSlots(settings.max_concurrent_streams)
         self._latency_random = random.Random(settings.seed)
         self._recorder: Recorder | None = None
         self._replayer: Replayer | None = None
@@ -104,6 +107,7 @@ class Simulator:
                 after_tool_probability=settings.tool_call_probability_after_tool,
                 parallel_probability=settings.parallel_tool_call_probability,
             ),
+            max_generated_tokens=settings.max_generated_tokens,
         )
         api_key = settings.api_key or secrets.token_urlsafe(24)
         if settings.api_key is None:
@@ -150,6 +154,19 @@ class Simulator:
         self.latency = LatencyModel(config.latency, self._latency_random)
 
     async def answer(self, request: OpenAIRequest) -> Reply:
+        """The answer to `request` within this instance's resource limits (`simulator.limits`)."""
+        self.limits.check(request.raw_body, request.body)
+        if request.body.get("stream") is not True:
+            return await self._answer(request)
+        release = self.streams.acquire()
+        try:
+            reply = await self._answer(request)
+        except BaseException:
+            release()
+            raise
+        return hold_until_sent(reply, release)
+
+    async def _answer(self, request: OpenAIRequest) -> Reply:
         config = self.config
         generator = self.generators[request.operation]
         params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)

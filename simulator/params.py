@@ -1,7 +1,8 @@
 """Typed, validated views of request bodies, with OpenAI's wording for what is wrong.
 
 Validation lives here, once, so generated, recorded and replayed answers refuse the same requests,
-and limits and latency read the same numbers (`max_tokens`, `n`, inputs).
+and limits and latency read the same numbers (`max_tokens`, `n`, inputs). Upper bounds on counts and sizes
+(choices, messages, tools, inputs) are resource limits: `simulator.limits` checks them, in every mode.
 OpenAI's wording for refused parameters (`missing_parameter`, `invalid_type`, `invalid_value`, …) is defined
 here once and shared with the tool and response-format parsers of `simulator.generators`.
 """
@@ -20,8 +21,6 @@ if TYPE_CHECKING:  # parsed by the chat generator: these modules import the word
     from simulator.generators.response_format import JsonFormat
     from simulator.generators.tool_calls import Tool, ToolChoice
 
-MAX_EMBEDDING_INPUTS = 2048
-MAX_CHOICES = 128
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 # Roles whose `content` both specs mark nullable: an assistant message holding only tool calls, a function result.
 NULL_CONTENT_ROLES = ("assistant", "function")
@@ -109,10 +108,9 @@ def parse_embedding(body: Mapping[str, Any], model: ModelSpec) -> EmbeddingParam
     body = present(body)
     raw = body.get("input")
     inputs = _embedding_inputs(raw)
-    if not inputs or len(inputs) > MAX_EMBEDDING_INPUTS:
+    if not inputs:
         raise errors.invalid_request(
-            f"'$.input' is invalid. Please check the API reference: it must hold 1 to {MAX_EMBEDDING_INPUTS} inputs.",
-            "input",
+            "'$.input' is invalid. Please check the API reference: it must hold at least one input.", "input"
         )
     dimensions = _optional_int(body, "dimensions")
     if dimensions is not None:
@@ -196,8 +194,12 @@ def _n(body: Mapping[str, Any]) -> int:
     n = _optional_int(body, "n")
     if n is None:
         return 1
-    if not 1 <= n <= MAX_CHOICES:
-        raise errors.invalid_request(f"Invalid 'n': must be between 1 and {MAX_CHOICES}, got {n}.", "n")
+    if n < 1:
+        raise errors.invalid_request(
+            f"Invalid 'n': integer below minimum value. Expected a value >= 1, but got {n} instead.",
+            "n",
+            "integer_below_min_value",
+        )
     return n
 
 

@@ -146,6 +146,7 @@ class StreamReply:
     status: int = 200
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     usage: Usage | None = None
+    on_close: Callable[[], None] | None = None  # called once the response is over, sent in full or not
 
 
 Reply = JsonReply | StreamReply

@@ -66,6 +66,42 @@ class Settings:
     max_body_bytes: int = setting(
         "SIMULATOR_MAX_BODY_BYTES", "Largest request body accepted; larger bodies get 413.", 4 * 1024 * 1024
     )
+    # Resource limits of a shared endpoint (docs/security.md): each refusal is AOAI-shaped.
+    max_choices: int = setting(
+        "SIMULATOR_MAX_CHOICES", "Most choices one request may ask for: `n` (times the prompts of a completion).", 128
+    )
+    max_messages: int = setting("SIMULATOR_MAX_MESSAGES", "Most `messages` in one request.", 2048)
+    max_tools: int = setting("SIMULATOR_MAX_TOOLS", "Most `tools` in one request.", 128)
+    max_inputs: int = setting(
+        "SIMULATOR_MAX_INPUTS", "Most items of an `input` or `prompt` array (embedding inputs, prompts).", 2048
+    )
+    max_json_depth: int = setting(
+        "SIMULATOR_MAX_JSON_DEPTH", "Deepest nesting of a request body's JSON (tool and response schemas included).", 64
+    )
+    max_generated_tokens: int = setting(
+        "SIMULATOR_MAX_GENERATED_TOKENS",
+        "Most tokens generated for one request, all choices together; longer answers end with finish_reason `length`.",
+        262144,
+    )
+    max_concurrent_streams: int = setting(
+        "SIMULATOR_MAX_CONCURRENT_STREAMS",
+        "Streams one instance sends at once; past it, 503 with `retry-after`.",
+        10000,
+    )
+    body_timeout_seconds: float = setting(
+        "SIMULATOR_BODY_TIMEOUT_SECONDS", "Longest a client may take to send a request body; past it, 408.", 30.0
+    )
+    header_timeout_seconds: float = setting(
+        "SIMULATOR_HEADER_TIMEOUT_SECONDS",
+        "Local server: longest a client may take to send a request's headers; then the connection is closed.",
+        10.0,
+    )
+    max_header_bytes: int = setting(
+        "SIMULATOR_MAX_HEADER_BYTES", "Local server: largest request line plus headers; larger get 431.", 65536
+    )
+    keepalive_timeout_seconds: float = setting(
+        "SIMULATOR_KEEPALIVE_TIMEOUT_SECONDS", "Local server: an idle kept-alive connection is closed after this.", 5.0
+    )
     recording_dir: Path = setting("RECORDING_DIR", "Folder of YAML recordings (record and replay).", Path("recordings"))
     recording_autosave: bool = setting(
         "RECORDING_AUTOSAVE", "Save each recorded interaction as it completes; `false`: save on request.", True
@@ -237,8 +273,9 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        if self.max_body_bytes <= 0:
-            raise SettingsError("SIMULATOR_MAX_BODY_BYTES must be a positive number of bytes")
+        for field in dataclasses.fields(self):
+            if field.name in _POSITIVE and getattr(self, field.name) <= 0:
+                raise SettingsError(f"{field.metadata['env']} must be positive")
         parse_token_range(self.completion_tokens)
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}")
@@ -280,6 +317,25 @@ class Settings:
         updated = dataclasses.replace(self, **changes)
         updated.validate()
         return updated
+
+
+# Limits and timeouts where 0 or less would refuse everything or cut every connection.
+_POSITIVE = frozenset(
+    {
+        "max_body_bytes",
+        "max_choices",
+        "max_messages",
+        "max_tools",
+        "max_inputs",
+        "max_json_depth",
+        "max_generated_tokens",
+        "max_concurrent_streams",
+        "body_timeout_seconds",
+        "header_timeout_seconds",
+        "max_header_bytes",
+        "keepalive_timeout_seconds",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from simulator import errors
@@ -33,6 +33,8 @@ async def dispatch(
         return await endpoint(simulator, request, body)
     except OpenAIError as error:
         return error_response(error, common_headers(request, simulator.settings.region))
+    except ClientDisconnect:  # the client left (or was cut off) before its body was in: nobody reads an answer
+        return Response(status_code=400)
     except Exception:
         logger.exception("unexpected error answering %s %s", request.method, request.url.path)
         return error_response(errors.internal_error(), common_headers(request, simulator.settings.region))

@@ -90,6 +90,7 @@ class EventStreamResponse(StreamingResponse):
         self.background = None
         self.whole = reply.events.join() if reply.source is None and reply.events is not None else b""
         self.source = reply.source
+        self.on_close = reply.on_close
         self.raw_headers = encode_headers(headers, _SSE_BYTES, None)
 
     @property  # type: ignore[override]
@@ -98,6 +99,14 @@ class EventStreamResponse(StreamingResponse):
         return self.source if self.source is not None else _once(self.whole)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.on_close is None:
+            return await self._send(receive, send)
+        try:
+            await self._send(receive, send)
+        finally:
+            self.on_close()
+
+    async def _send(self, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         source = self.source
         if source is None:

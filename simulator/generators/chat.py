@@ -18,6 +18,7 @@ from simulator.context import OpenAIRequest
 from simulator.generators import envelope
 from simulator.generators.base import (
     GenerationSettings,
+    budget_cap,
     check_context,
     check_output_cap,
     choose_length,
@@ -81,6 +82,9 @@ class ChatGenerator:
         return params
 
     def generate(self, request: OpenAIRequest, params: ChatParams, rng: random.Random) -> Reply:
+        cap = budget_cap(params.max_tokens, request.model, params.n, self.settings.max_generated_tokens)
+        if cap != params.max_tokens:
+            params = dataclasses.replace(params, max_tokens=cap)
         answers = [self.answer(request.model, params, rng) for _ in range(params.n)]
         usage = Usage(request.prompt_tokens or 0, sum(answer.tokens for answer in answers))
         completion_id = envelope.random_id("chatcmpl-", rng)

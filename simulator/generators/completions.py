@@ -8,7 +8,13 @@ from typing import Any
 from simulator import tokens
 from simulator.context import OpenAIRequest
 from simulator.generators import envelope
-from simulator.generators.base import GenerationSettings, check_context, check_output_cap, choose_length
+from simulator.generators.base import (
+    GenerationSettings,
+    budget_cap,
+    check_context,
+    check_output_cap,
+    choose_length,
+)
 from simulator.generators.lorem import lorem_pieces
 from simulator.generators.text_stream import ChoiceShape, StreamFrame, text_events
 from simulator.models import Operation
@@ -33,9 +39,11 @@ class CompletionGenerator:
 
     def generate(self, request: OpenAIRequest, params: CompletionParams, rng: random.Random) -> Reply:
         answers = []
+        choices = len(params.prompts) * params.n
+        cap = budget_cap(params.max_tokens, request.model, choices, self.settings.max_generated_tokens)
         for prompt in params.prompts:
             for _ in range(params.n):
-                length = choose_length(params.max_tokens, request.model, rng, self.settings.completion_tokens)
+                length = choose_length(cap, request.model, rng, self.settings.completion_tokens)
                 pieces = lorem_pieces(length.tokens, rng)
                 answers.append(([prompt, *pieces] if params.echo else pieces, length.finish_reason))
         # An echoed prompt is one leading piece per answer and is not a completion token.
