@@ -8,7 +8,10 @@ import asyncio
 import logging
 
 import azure.functions as func
+import uvicorn
 from azurefunctions.extensions.http.fastapi import Request, Response
+from azurefunctions.extensions.http.fastapi import web as http_streams
+from fastapi import FastAPI
 
 from simulator.api.dispatch import dispatch
 from simulator.api.responses import error_response
@@ -54,6 +57,34 @@ async def started_simulator() -> Simulator | OpenAIError:
     return _cannot_start
 
 
+def _serve_only_the_functions() -> None:
+    """The worker serves HTTP through the HTTP streams extension's own FastAPI app and uvicorn server, built with
+    defaults that do not suit an AOAI look-alike (seen in the real worker, tests/functions/test_worker_*.py):
+    FastAPI answers /docs, /redoc and /openapi.json itself, ahead of the functions, so those invocations wait for
+    their request until the function timeout; and uvicorn logs an access line per request to stdout. The
+    extension has no settings for either and its classes cannot be subclassed (it allows one web extension
+    module per app), so its two methods are replaced: no documentation routes, uvicorn's records go to the
+    worker's log (and so to Application Insights) at WARNING and above, and no per-request access line."""
+
+    def web_app(self: http_streams.WebApp) -> None:
+        self.web_app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    async def serve(self: http_streams.WebServer) -> None:
+        config = uvicorn.Config(
+            self.web_app,
+            host=self.hostname,
+            port=self.port,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+        )
+        await uvicorn.Server(config).serve()
+
+    http_streams.WebApp.__init__ = web_app
+    http_streams.WebServer.serve = serve
+
+
 def _register(route: Route) -> None:
     async def handler(req: Request) -> Response:
         simulator = await started_simulator()
@@ -66,5 +97,6 @@ def _register(route: Route) -> None:
     app.function_name(route.name)(decorated)
 
 
+_serve_only_the_functions()
 for _route in ROUTES:
     _register(_route)

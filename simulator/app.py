@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from simulator import faults as fault_kinds
 from simulator.collector import COLLECTOR
 from simulator.context import OpenAIRequest
-from simulator.delivery import abort_after, apply_completion_filter, settle_when_done
+from simulator.delivery import QUIET_ABORTS, abort_after, apply_completion_filter, settle_when_done
 from simulator.deployments import Deployment, Deployments, load_deployments
 from simulator.errors import OpenAIError
 from simulator.extensions import load_extension
@@ -211,13 +211,15 @@ class Simulator:
         reply = generator.generate(request, params, rng)
         if isinstance(decision, fault_kinds.FilterCompletion):
             reply = apply_completion_filter(reply, decision.content_filter_results())
+        reasoning_tokens = reply.usage.reasoning_tokens if reply.usage else 0
         if isinstance(reply, StreamReply) and reply.events is not None:
-            plan = self.latency.plan(request, chunk_tokens=reply.events.token_counts())
+            chunk_tokens = reply.events.token_counts()
+            plan = self.latency.plan(request, chunk_tokens=chunk_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
                 reply.source = self.pacer.pace(reply.events, plan, request.received_at)
         elif isinstance(reply, JsonReply):
             completion_tokens = reply.usage.completion_tokens if reply.usage else 0
-            plan = self.latency.plan(request, completion_tokens)
+            plan = self.latency.plan(request, completion_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
                 await self.pacer.wait_until(request.received_at + plan.total)
         return reply
@@ -249,6 +251,7 @@ def configure_logging(level: str, *, root: bool = True) -> None:
     logging.getLogger("simulator").setLevel(level.upper())
     azure_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("azure").setLevel(azure_level)
+    logging.getLogger("uvicorn.error").addFilter(QUIET_ABORTS)  # a dropped connection asked for is no error
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +14,18 @@ from simulator.replies import JsonReply, Reply, StreamEvent, StreamEvents, Strea
 
 class AbortConnection(Exception):  # noqa: N818 - it is a signal to the transport, not an error of ours
     """Raised inside a response body: the server drops the connection, as a reset or a cut stream does."""
+
+
+class QuietAborts(logging.Filter):
+    """Keeps the server's "Exception in ASGI application" traceback out of the log when the exception is an
+    `AbortConnection`: ASGI has no other way to drop a connection mid-answer, and a fault asked for is no error.
+    Installed on `uvicorn.error` by `configure_logging`, for the local server and the Functions worker alike."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], AbortConnection))
+
+
+QUIET_ABORTS = QuietAborts()
 
 
 def abort_after(reply: Reply, events: int) -> StreamReply:
@@ -37,12 +50,25 @@ async def _cut(source: AsyncIterator[bytes] | None, events: int) -> AsyncIterato
     sent = 0
     if source is not None and events > 0:
         async for data in source:
-            # Paced sources may coalesce several events into one write: count events, not writes.
-            sent += max(data.count(b"\n\n"), 1)
+            # Paced sources coalesce the events due at one moment (the first token comes with the events before
+            # it) into one write: send only the events still owed, so the client gets exactly `events`.
+            data, count = _first_events(data, events - sent)
+            sent += count
             yield data
             if sent >= events:
                 break
     raise AbortConnection
+
+
+def _first_events(data: bytes, wanted: int) -> tuple[bytes, int]:
+    """At most `wanted` whole events from the front of `data`, and how many; a write that completes no event
+    (a proxied fragment) counts as one, as the source meant it as one."""
+    end = count = 0
+    while count < wanted and (found := data.find(b"\n\n", end)) >= 0:
+        end, count = found + 2, count + 1
+    if count == 0:
+        return data, 1
+    return (data[:end] if count == wanted else data), count
 
 
 async def settle_when_done(reply: Reply, admission: Admission) -> Reply:

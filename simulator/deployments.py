@@ -2,7 +2,8 @@
 
 The file keeps the predecessor's shape so its users' files still load:
 `{"name": {"model": "gpt-4o", "tokensPerMinute": 30000, "embeddingSize": 1536}}`, plus
-`requestsPerMinute`, `type` (`standard` | `provisioned`) and `ptu`.
+`requestsPerMinute`, `type` (`standard` | `provisioned`), `ptu`, and for reasoning models `reasoningEffort` (the
+default effort) and `reasoningTokens` (effort → [min, max] hidden tokens; simulator.reasoning).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from simulator import errors, jsonenc
+from simulator import errors, jsonenc, reasoning
 from simulator.models import ModelSpec, Operation, find_model, known_model
 from simulator.settings import SettingsError
 
@@ -39,6 +40,12 @@ class Deployment:
     type: DeploymentType = DeploymentType.STANDARD
     ptu: int | None = None
     defined: bool = True
+    reasoning: reasoning.ReasoningOverride | None = None
+
+    @property
+    def reasoning_profile(self) -> reasoning.ReasoningProfile | None:
+        """How the deployment's model reasons (None: it does not), with the deployment's overrides."""
+        return reasoning.profile_for(self.model, self.reasoning) if self.model.reasoning else None
 
     @property
     def embedding_dimensions(self) -> int:
@@ -55,6 +62,8 @@ class Deployment:
         ):
             if value is not None:
                 entry[key] = value
+        if self.reasoning is not None:
+            entry.update(self.reasoning.to_json())
         return entry
 
 
@@ -70,7 +79,7 @@ def parse_deployment(name: str, entry: Mapping[str, Any]) -> Deployment:
     """One entry of the deployments file; `SettingsError` names the deployment and field at fault."""
     if not isinstance(entry, Mapping):
         raise SettingsError(f"deployment {name!r}: expected an object, got {jsonenc.text(entry)}")
-    unknown = set(entry) - {"model", "type", *_FIELDS}
+    unknown = set(entry) - {"model", "type", "reasoningEffort", "reasoningTokens", *_FIELDS}
     if unknown:
         raise SettingsError(f"deployment {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
     model = entry.get("model")
@@ -90,7 +99,16 @@ def parse_deployment(name: str, entry: Mapping[str, Any]) -> Deployment:
         raise SettingsError(f"deployment {name!r}: 'type' must be 'standard' or 'provisioned'") from None
     if kind is DeploymentType.PROVISIONED and "ptu" not in values:
         raise SettingsError(f"deployment {name!r}: a provisioned deployment needs 'ptu'")
-    return Deployment(name, find_model(model), type=kind, **values)
+    spec = find_model(model)
+    where = f"deployment {name!r}"
+    override = reasoning.parse_override(where, entry.get("reasoningEffort"), entry.get("reasoningTokens"))
+    if override is not None:
+        profile = reasoning.profile_for(spec, override)
+        if profile is None:
+            raise SettingsError(f"{where}: {spec.name} is not a reasoning model; drop reasoningEffort/reasoningTokens")
+        if profile.default_effort not in profile.tokens:
+            raise SettingsError(f"{where}: {spec.name} has no effort {profile.default_effort!r}")
+    return Deployment(name, spec, type=kind, reasoning=override, **values)
 
 
 def parse_deployments(document: Any) -> dict[str, Deployment]:

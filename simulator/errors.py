@@ -1,4 +1,4 @@
-"""Errors shaped as Azure OpenAI shapes them: `{"error": {"code": …, "message": …}}`.
+"""Errors shaped as Azure OpenAI shapes them: `{"error": {"code": …, "message": …, "param": …, "type": …}}`.
 
 Anything the simulator refuses raises `OpenAIError`; the dispatcher turns it into a response, so no
 handler builds error bodies by hand and no failure escapes as a bare 500 or a stack trace.
@@ -42,9 +42,10 @@ class OpenAIError(Exception):
         self.extra = extra or {}
 
     def body(self) -> dict[str, Any]:
-        # Absent rather than null: both AOAI specs type these fields as non-nullable strings.
-        fields = {"code": self.code, "message": self.message, "param": self.param, "type": self.type}
-        error: dict[str, Any] = {key: value for key, value in fields.items() if value is not None}
+        """All four fields, null where the error has none, as the service sends them (`"param": null,
+        "code": null` on an unparsable body): clients read `error["param"]` without guarding each key. The
+        specs type them as plain strings; the SDKs' `ErrorObject` types `code` and `param` as optional."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "param": self.param, "type": self.type}
         error.update(self.extra)
         return {"error": error}
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # parsed by the chat generator: these modules import the word
     from simulator.generators.response_format import JsonFormat
     from simulator.generators.tool_calls import Tool, ToolChoice
 
+MAX_CHAT_TOP_LOGPROBS = 20
+MAX_COMPLETION_LOGPROBS = 5
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 # Roles whose `content` both specs mark nullable: an assistant message holding only tool calls, a function result.
 NULL_CONTENT_ROLES = ("assistant", "function")
@@ -34,10 +36,12 @@ class ChatParams:
     stream: bool
     include_usage: bool
     seed: int | None
+    logprobs: int | None = None  # None: none asked for; else how many `top_logprobs` per token
     # Filled by the chat generator (simulator.generators.tool_calls / response_format), which own their parsing.
     tools: tuple[Tool, ...] = ()
     tool_choice: ToolChoice | None = None  # None: no tools
     response_format: JsonFormat | None = None  # None: free text
+    reasoning_effort: str | None = None  # a reasoning model's effort (simulator.reasoning); None: not one
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -49,6 +53,7 @@ class CompletionParams:
     include_usage: bool
     seed: int | None
     echo: bool
+    logprobs: int | None = None  # None: none asked for; else how many alternatives per token
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,6 +88,7 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
         stream=stream,
         include_usage=_include_usage(body, stream),
         seed=_optional_int(body, "seed"),
+        logprobs=_chat_logprobs(body),
     )
 
 
@@ -101,6 +107,7 @@ def parse_completion(body: Mapping[str, Any]) -> CompletionParams:
         include_usage=_include_usage(body, stream),
         seed=_optional_int(body, "seed"),
         echo=echo,
+        logprobs=_bounded_int(body, "logprobs", 0, MAX_COMPLETION_LOGPROBS),
     )
 
 
@@ -178,16 +185,44 @@ def _check_message(index: int, message: Any) -> None:
 
 def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
     for name in names:
-        value = _optional_int(body, name)
+        value = _bounded_int(body, name, 1)
         if value is not None:
-            if value < 1:
-                raise errors.invalid_request(
-                    f"Invalid '{name}': integer below minimum value. Expected a value >= 1, but got {value} instead.",
-                    name,
-                    "integer_below_min_value",
-                )
             return value
     return None
+
+
+def _chat_logprobs(body: Mapping[str, Any]) -> int | None:
+    """`top_logprobs` when `logprobs` is true (0 without it); None when no logprobs are asked for."""
+    logprobs = body.get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        raise invalid_type("logprobs", "a boolean", logprobs)
+    top = _bounded_int(body, "top_logprobs", 0, MAX_CHAT_TOP_LOGPROBS)
+    if not logprobs:
+        if top is not None:  # wording unverified
+            raise errors.invalid_request(
+                "Invalid 'top_logprobs': 'logprobs' must be true when 'top_logprobs' is set.", "top_logprobs"
+            )
+        return None
+    return top or 0
+
+
+def _bounded_int(body: Mapping[str, Any], name: str, low: int, high: int | None = None) -> int | None:
+    value = _optional_int(body, name)
+    if value is None:
+        return None
+    if value < low:
+        raise errors.invalid_request(
+            f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but got {value} instead.",
+            name,
+            "integer_below_min_value",
+        )
+    if high is not None and value > high:
+        raise errors.invalid_request(
+            f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",
+            name,
+            "integer_above_max_value",
+        )
+    return value
 
 
 def _n(body: Mapping[str, Any]) -> int:

@@ -16,6 +16,9 @@ from simulator.sequences import ComputedSequence
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Hidden reasoning tokens, part of `completion_tokens` (as the service counts them) but in no stream event:
+    # latency spends them before the first visible token.
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -13,9 +13,9 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from simulator import tokens
+from simulator import reasoning, tokens
 from simulator.context import OpenAIRequest
-from simulator.generators import envelope
+from simulator.generators import envelope, logprobs
 from simulator.generators.base import (
     GenerationSettings,
     budget_cap,
@@ -46,10 +46,12 @@ class Answer:
     """One choice: text `pieces` (their token counts in `weights`, or one token each) or `tool_calls`."""
 
     finish_reason: str
-    tokens: int
+    tokens: int  # reasoning tokens included
     pieces: Sequence[str] = ()
     weights: Sequence[int] | None = None
     tool_calls: list[dict[str, Any]] | None = None
+    reasoning_tokens: int = 0
+    logprobs: list[dict[str, Any]] | None = None  # one entry per piece, when asked for
 
     def message(self) -> dict[str, Any]:
         if self.tool_calls is not None:
@@ -75,6 +77,13 @@ class ChatGenerator:
             params = dataclasses.replace(params, tools=tuple(parsed_tools[0]), tool_choice=parsed_tools[1])
         if response_format is not None:
             params = dataclasses.replace(params, response_format=response_format)
+        profile = request.deployment.reasoning_profile
+        if profile is not None:
+            reasoning.check_sampling(body, profile, "chat")
+            effort = reasoning.requested_effort(body.get("reasoning_effort"), profile, "reasoning_effort")
+            params = dataclasses.replace(params, reasoning_effort=effort)
+        elif body.get("reasoning_effort") is not None:
+            raise reasoning.unsupported_parameter("reasoning_effort")
         request.prompt_tokens = prompt_tokens
         param = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
         check_output_cap(params.max_tokens, request.model, param)
@@ -85,8 +94,12 @@ class ChatGenerator:
         cap = budget_cap(params.max_tokens, request.model, params.n, self.settings.max_generated_tokens)
         if cap != params.max_tokens:
             params = dataclasses.replace(params, max_tokens=cap)
-        answers = [self.answer(request.model, params, rng) for _ in range(params.n)]
-        usage = Usage(request.prompt_tokens or 0, sum(answer.tokens for answer in answers))
+        answers = [self.answer(request, params, rng) for _ in range(params.n)]
+        usage = Usage(
+            request.prompt_tokens or 0,
+            sum(answer.tokens for answer in answers),
+            sum(answer.reasoning_tokens for answer in answers),
+        )
         completion_id = envelope.random_id("chatcmpl-", rng)
         created = int(self.settings.clock())
         if params.stream:
@@ -104,7 +117,7 @@ class ChatGenerator:
                     "content_filter_results": {} if answer.tool_calls else envelope.content_filter_results(),
                     "finish_reason": answer.finish_reason,
                     "index": index,
-                    "logprobs": None,
+                    "logprobs": None if answer.logprobs is None else logprobs.chat_logprobs(answer.logprobs),
                     "message": answer.message(),
                 }
                 for index, answer in enumerate(answers)
@@ -119,18 +132,40 @@ class ChatGenerator:
         }
         return JsonReply(body, usage=usage)
 
-    def answer(self, model: ModelSpec, params: ChatParams, rng: random.Random) -> Answer:
-        """One choice: tool calls when the tool choice calls for them, else JSON or lorem text."""
+    def answer(self, request: OpenAIRequest, params: ChatParams, rng: random.Random) -> Answer:
+        """One choice: a reasoning model's hidden thought first (it spends the cap before the answer does), then
+        the visible answer within what is left, with its logprobs when asked for."""
+        model = request.model
+        limit = output_limit(params.max_tokens, model)
+        thought = 0
+        if params.reasoning_effort is not None:
+            profile = request.deployment.reasoning_profile
+            assert profile is not None  # parse() set the effort from it
+            thought, limit = reasoning.plan(profile, params.reasoning_effort, rng).within(limit)
+            if limit == 0:  # all thought: an empty answer cut short, as the service gives
+                return Answer(
+                    "length", thought, reasoning_tokens=thought, logprobs=None if params.logprobs is None else []
+                )
+        answer = self.visible_answer(model, params, rng, limit)
+        if thought:
+            answer.tokens += thought
+            answer.reasoning_tokens = thought
+        if params.logprobs is not None and answer.tool_calls is None:
+            answer.logprobs = logprobs.chat_entries(answer.pieces, params.logprobs, rng)
+        return answer
+
+    def visible_answer(self, model: ModelSpec, params: ChatParams, rng: random.Random, limit: int) -> Answer:
+        """Tool calls when the tool choice calls for them, else JSON or lorem text; at most `limit` tokens."""
         if params.tool_choice is not None:
             after_tool = params.messages[-1].get("role") == "tool"
             calls = choose_tool_calls(
                 params.tools, params.tool_choice, rng, self.settings.tool_calls, after_tool=after_tool
             )
             if calls is not None:
-                return tool_call_answer(calls, output_limit(params.max_tokens, model), model.encoding)
+                return tool_call_answer(calls, limit, model.encoding)
         if params.response_format is not None:
-            return json_answer(params.response_format, rng, output_limit(params.max_tokens, model), model.encoding)
-        length = choose_length(params.max_tokens, model, rng, self.settings.completion_tokens)
+            return json_answer(params.response_format, rng, limit, model.encoding)
+        length = choose_length(limit, model, rng, self.settings.completion_tokens)
         return Answer(length.finish_reason, length.tokens, lorem_pieces(length.tokens, rng))
 
 
@@ -170,7 +205,12 @@ def tool_call_answer(calls: ToolCalls, limit: int, encoding: str) -> Answer:
 
 def answer_chunks(index: int, answer: Answer, encoding: str, filter_results: dict[str, Any]) -> list[ChoiceChunk]:
     if answer.tool_calls is None:
-        return text_chunks(CHAT_CHUNK, index, answer.pieces, answer.finish_reason, filter_results, answer.weights)
+        chunk_logprobs = None
+        if answer.logprobs is not None:
+            chunk_logprobs = [logprobs.chat_logprobs([entry]) for entry in answer.logprobs]
+        return text_chunks(
+            CHAT_CHUNK, index, answer.pieces, answer.finish_reason, filter_results, answer.weights, chunk_logprobs
+        )
     return tool_call_chunks(index, answer.tool_calls, answer.finish_reason, encoding)
 
 
@@ -204,7 +244,7 @@ def usage_body(usage: Usage) -> dict[str, Any]:
         "completion_tokens_details": {
             "accepted_prediction_tokens": 0,
             "audio_tokens": 0,
-            "reasoning_tokens": 0,
+            "reasoning_tokens": usage.reasoning_tokens,
             "rejected_prediction_tokens": 0,
         },
         "prompt_tokens": usage.prompt_tokens,

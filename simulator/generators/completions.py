@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import random
 from typing import Any
 
@@ -15,8 +17,16 @@ from simulator.generators.base import (
     check_output_cap,
     choose_length,
 )
+from simulator.generators.logprobs import CompletionLogprobs
 from simulator.generators.lorem import lorem_pieces
-from simulator.generators.text_stream import ChoiceShape, StreamFrame, text_events
+from simulator.generators.text_stream import (
+    ChoiceChunk,
+    ChoiceShape,
+    StreamFrame,
+    stream_events,
+    text_chunks,
+    token_pieces,
+)
 from simulator.models import Operation
 from simulator.params import CompletionParams, parse_completion
 from simulator.replies import JsonReply, Reply, StreamReply, Usage
@@ -39,16 +49,23 @@ class CompletionGenerator:
 
     def generate(self, request: OpenAIRequest, params: CompletionParams, rng: random.Random) -> Reply:
         answers = []
+        completion_tokens = 0
         choices = len(params.prompts) * params.n
         cap = budget_cap(params.max_tokens, request.model, choices, self.settings.max_generated_tokens)
         for prompt in params.prompts:
+            # An echoed prompt leads each answer and is no completion token: one piece, or its own tokens when
+            # each needs its logprobs.
+            echoed = (
+                [] if not params.echo else [prompt] if params.logprobs is None else self._prompt_pieces(request, prompt)
+            )
             for _ in range(params.n):
                 length = choose_length(cap, request.model, rng, self.settings.completion_tokens)
-                pieces = lorem_pieces(length.tokens, rng)
-                answers.append(([prompt, *pieces] if params.echo else pieces, length.finish_reason))
-        # An echoed prompt is one leading piece per answer and is not a completion token.
-        completion_tokens = sum(len(pieces) for pieces, _ in answers) - (len(answers) if params.echo else 0)
+                completion_tokens += length.tokens
+                answers.append(_Choice([*echoed, *lorem_pieces(length.tokens, rng)], length.finish_reason, len(echoed)))
         usage = Usage(request.prompt_tokens or 0, completion_tokens)
+        values = None
+        if params.logprobs is not None:
+            values = CompletionLogprobs(params.logprobs, rng)
         completion_id = envelope.random_id("cmpl-", rng)
         created = int(self.settings.clock())
         usage_json = {
@@ -58,18 +75,25 @@ class CompletionGenerator:
         }
         if params.stream:
             frame = StreamFrame(completion_id, "text_completion", created, request.model.name)
-            events = text_events(frame, COMPLETION_CHUNK, answers, usage_json if params.include_usage else None)
+            filter_results = envelope.content_filter_results()
+            chunks: list[ChoiceChunk] = []
+            for index, choice in enumerate(answers):
+                chunk_logprobs = None if values is None else choice.chunk_logprobs(values)
+                chunks += text_chunks(
+                    COMPLETION_CHUNK, index, choice.pieces, choice.finish_reason, filter_results, None, chunk_logprobs
+                )
+            events = stream_events(frame, chunks, usage_json if params.include_usage else None)
             return StreamReply(events=events, usage=usage)
         body = {
             "choices": [
                 {
                     "content_filter_results": envelope.content_filter_results(),
-                    "finish_reason": finish_reason,
+                    "finish_reason": choice.finish_reason,
                     "index": index,
-                    "logprobs": None,
-                    "text": "".join(pieces),
+                    "logprobs": None if values is None else values.values(choice.pieces, echoed=choice.echoed),
+                    "text": "".join(choice.pieces),
                 }
-                for index, (pieces, finish_reason) in enumerate(answers)
+                for index, choice in enumerate(answers)
             ],
             "created": created,
             "id": completion_id,
@@ -80,6 +104,24 @@ class CompletionGenerator:
             "usage": usage_json,
         }
         return JsonReply(body, usage=usage)
+
+    def _prompt_pieces(self, request: OpenAIRequest, prompt: str) -> list[str]:
+        return [piece for piece, _ in token_pieces(prompt, request.model.encoding)]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Choice:
+    pieces: list[str]  # an echoed prompt's, then the answer's
+    finish_reason: str
+    echoed: int  # leading pieces that are the prompt
+
+    def chunk_logprobs(self, values: CompletionLogprobs) -> list[dict[str, Any]]:
+        """Each streamed piece's `logprobs`: its token, offset in the whole text, and values."""
+        offsets = itertools.accumulate((len(piece) for piece in self.pieces), initial=0)
+        return [
+            values.values([piece], offset, echoed=int(position == 0 and self.echoed > 0))
+            for position, (piece, offset) in enumerate(zip(self.pieces, offsets, strict=False))
+        ]
 
 
 class _CompletionChunk(ChoiceShape):

@@ -6,7 +6,8 @@
 4. `data: [DONE]`.
 
 `stream_events` frames any sequence of choice chunks; `text_chunks` makes them for text, where a shape says
-how an API nests it. Chat makes its tool-call chunks itself and streams them through the same framing.
+how an API nests it (with each chunk's logprobs when asked for). Chat makes its tool-call chunks itself and
+streams them through the same framing.
 """
 
 from __future__ import annotations
@@ -51,20 +52,6 @@ class ChoiceShape(Protocol):
     def closing(self, index: int, finish_reason: str) -> dict[str, Any]: ...
 
 
-def text_events(
-    frame: StreamFrame,
-    shape: ChoiceShape,
-    answers: list[tuple[list[str], str]],
-    usage: dict[str, Any] | None,
-) -> StreamEvents:
-    """The whole stream for `answers` (one `(pieces, finish_reason)` per choice), one token per chunk."""
-    filter_results = envelope.content_filter_results()
-    chunks: list[ChoiceChunk] = []
-    for index, (pieces, finish_reason) in enumerate(answers):
-        chunks += text_chunks(shape, index, pieces, finish_reason, filter_results)
-    return stream_events(frame, chunks, usage)
-
-
 def text_chunks(
     shape: ChoiceShape,
     index: int,
@@ -72,15 +59,22 @@ def text_chunks(
     finish_reason: str,
     filter_results: dict[str, Any],
     weights: Sequence[int] | None = None,
+    logprobs: Sequence[Any] | None = None,
 ) -> list[ChoiceChunk]:
     """One choice's chunks: opening, one per piece, closing. `weights` are the pieces' token counts; without
-    them each piece is one token (lorem's pieces are)."""
+    them each piece is one token (lorem's pieces are). `logprobs`: each piece's chunk's `logprobs` value."""
     opening = shape.opening(index)
     chunks: list[ChoiceChunk] = [] if opening is None else [(opening, 0)]
-    # Encode the content chunk once and splice each piece in: the same bytes as encoding each chunk whole.
-    before, _, after = dumps(shape.content(index, _SLOT, filter_results)).partition(_SLOT_JSON)
-    tokens = len(pieces) if weights is None else sum(weights)
-    chunks.append((TextRun(before, pieces, after, weights), tokens))
+    if logprobs is not None:  # chunks that differ in more than their text: built one by one
+        for position, (piece, piece_logprobs) in enumerate(zip(pieces, logprobs, strict=True)):
+            choice = shape.content(index, piece, filter_results)
+            choice["logprobs"] = piece_logprobs
+            chunks.append((choice, 1 if weights is None else weights[position]))
+    else:
+        # Encode the content chunk once and splice each piece in: the same bytes as encoding each chunk whole.
+        before, _, after = dumps(shape.content(index, _SLOT, filter_results)).partition(_SLOT_JSON)
+        tokens = len(pieces) if weights is None else sum(weights)
+        chunks.append((TextRun(before, pieces, after, weights), tokens))
     chunks.append((shape.closing(index, finish_reason), 0))
     return chunks
 

@@ -175,25 +175,37 @@ class LatencyModel:
                 profile = override.apply(profile)
         return profile
 
-    def plan(self, request: OpenAIRequest, completion_tokens: int = 0, chunk_tokens: Sequence[int] = ()) -> LatencyPlan:
-        """Non-streamed answers use `total`; streams pass each event's token count and use `offsets`."""
+    def plan(
+        self,
+        request: OpenAIRequest,
+        completion_tokens: int = 0,
+        chunk_tokens: Sequence[int] = (),
+        *,
+        reasoning_tokens: int = 0,
+    ) -> LatencyPlan:
+        """Non-streamed answers use `total`; streams pass each event's token count and use `offsets`.
+        `reasoning_tokens` (part of `completion_tokens`, in no stream event) are thought before the first token."""
         if not self.config.enabled:
             return LatencyPlan.zero(len(chunk_tokens))
         profile = self.profile(request.deployment, request.operation)
         prefill = profile.prefill_ms_per_token * (request.prompt_tokens or 0)
         ttft = draw(self._rng, profile.ttft_ms + prefill, profile.ttft_std_ms) / 1000.0
+        if reasoning_tokens > 0:
+            ttft += self._output(profile, reasoning_tokens, profile.reasoning_token_ms)
         if not chunk_tokens:
-            return LatencyPlan(ttft, ttft + self._output(profile, max(completion_tokens - 1, 0)))
+            visible = completion_tokens - reasoning_tokens
+            return LatencyPlan(ttft, ttft + self._output(profile, max(visible - 1, 0)))
         if ttft <= 0.0 and profile.tokens_per_second is None:
             return LatencyPlan.zero(len(chunk_tokens))
         output = functools.partial(self._output, profile)
         return LatencyPlan(ttft, 0.0, Releases(ttft, chunk_tokens, output, profile.burst_tokens))
 
-    def _output(self, profile: LatencyProfile, tokens: int) -> float:
-        """Seconds to produce `tokens` further tokens."""
-        if tokens <= 0 or profile.tokens_per_second is None:
+    def _output(self, profile: LatencyProfile, tokens: int, token_ms: float | None = None) -> float:
+        """Seconds to produce `tokens` further tokens, each `token_ms` on average (default: a visible token's)."""
+        token_ms = profile.token_ms if token_ms is None else token_ms
+        if tokens <= 0 or token_ms <= 0.0:
             return 0.0
-        return draw(self._rng, tokens * profile.token_ms, math.sqrt(tokens) * profile.token_std_ms) / 1000.0
+        return draw(self._rng, tokens * token_ms, math.sqrt(tokens) * profile.token_std_ms) / 1000.0
 
     def translation_seconds(self, audio_bytes: int) -> float:
         """Whole-request duration of an audio translation or transcription (the predecessor's model)."""

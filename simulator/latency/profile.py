@@ -29,6 +29,14 @@ class LatencyProfile:
     token_std_ms: float = 0.0
     # Release streamed text in bursts of at least this many tokens, as Azure's content filter does; 0: per chunk.
     burst_tokens: int = 0
+    # Hidden reasoning tokens (simulator.reasoning) per second, spent before the first visible token; None: as
+    # fast as visible tokens (`tokens_per_second`).
+    reasoning_tokens_per_second: float | None = None
+
+    @property
+    def reasoning_token_ms(self) -> float:
+        rate = self.reasoning_tokens_per_second or self.tokens_per_second
+        return 1000.0 / rate if rate else 0.0
 
     @property
     def token_ms(self) -> float:
@@ -43,6 +51,7 @@ _JSON_FIELDS = {
     "tokensPerSecond": "tokens_per_second",
     "tokenStdMs": "token_std_ms",
     "burstTokens": "burst_tokens",
+    "reasoningTokensPerSecond": "reasoning_tokens_per_second",
 }
 _ATTRIBUTES = {attribute: key for key, attribute in _JSON_FIELDS.items()}
 
@@ -75,12 +84,12 @@ def parse_override(where: str, document: Any) -> ProfileOverride:
         raise SettingsError(f"{where}: unknown latency field(s) {', '.join(sorted(unknown))}")
     fields = []
     for key, value in document.items():
-        if key == "tokensPerSecond" and value is None:
-            fields.append(("tokens_per_second", None))
+        if key in ("tokensPerSecond", "reasoningTokensPerSecond") and value is None:
+            fields.append((_JSON_FIELDS[key], None))
             continue
         number = _number(where, key, value)
-        if key == "tokensPerSecond" and number == 0:
-            raise SettingsError(f"{where}: tokensPerSecond must be positive (null: output costs no time)")
+        if key in ("tokensPerSecond", "reasoningTokensPerSecond") and number == 0:
+            raise SettingsError(f"{where}: {key} must be positive (null: output costs no time)")
         if key == "burstTokens":
             if number != int(number):
                 raise SettingsError(f"{where}: burstTokens must be a whole number")
@@ -107,22 +116,24 @@ def _embedding(base: float, std: float, per_token: float) -> LatencyProfile:
 # Keys are model-name prefixes (longest wins). gpt-4o: 0.4–1.0 s to first token, 40–115 tokens/s and about
 # 5 s to first token at 40K prompt tokens (0.11 ms per prompt token); the PTU 99th-percentile floors
 # (gpt-4o 25, gpt-4o-mini 33, gpt-4.1 80, -mini 90, -nano 100, gpt-5 50 tokens/s) bound the others from
-# below. Reasoning models spend their thinking before the first visible token, hence their long TTFT.
+# below. Reasoning models also spend their hidden reasoning tokens (simulator.reasoning) before the first
+# visible token, at `reasoning_tokens_per_second` (their visible rate unless set): a medium-effort o4-mini answer
+# thinks about 900 tokens, some 10 s.
 FAMILY_DEFAULTS: Mapping[str, LatencyProfile] = {
     "gpt-4o": _chat(600, 200, 0.11, 70),
     "gpt-4o-mini": _chat(450, 150, 0.06, 90),
     "gpt-4.1": _chat(600, 200, 0.10, 100),
     "gpt-4.1-mini": _chat(450, 150, 0.06, 120),
     "gpt-4.1-nano": _chat(350, 100, 0.04, 150),
-    "gpt-5": _chat(3000, 1500, 0.10, 70),
-    "gpt-5-mini": _chat(2000, 1000, 0.06, 90),
-    "gpt-5-nano": _chat(1500, 700, 0.04, 120),
+    "gpt-5": _chat(800, 300, 0.10, 70),
+    "gpt-5-mini": _chat(600, 200, 0.06, 90),
+    "gpt-5-nano": _chat(500, 150, 0.04, 120),
     "gpt-5-chat": _chat(600, 200, 0.10, 70),
-    "o1": _chat(5000, 2500, 0.12, 60),
-    "o1-mini": _chat(2500, 1200, 0.06, 90),
-    "o3": _chat(4000, 2000, 0.10, 70),
-    "o3-mini": _chat(2500, 1200, 0.06, 90),
-    "o4-mini": _chat(2500, 1200, 0.06, 90),
+    "o1": _chat(1000, 400, 0.12, 60),
+    "o1-mini": _chat(600, 200, 0.06, 90),
+    "o3": _chat(900, 300, 0.10, 70),
+    "o3-mini": _chat(600, 200, 0.06, 90),
+    "o4-mini": _chat(600, 200, 0.06, 90),
     "gpt-35-turbo": _chat(400, 100, 0.05, 100),
     "gpt-35-turbo-instruct": _chat(300, 100, 0.05, 100),
     "gpt-4": _chat(800, 250, 0.15, 30),

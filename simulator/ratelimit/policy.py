@@ -8,6 +8,7 @@ import enum
 import math
 from typing import Any
 
+from simulator import reasoning
 from simulator.context import OpenAIRequest
 from simulator.deployments import Deployment, DeploymentType
 from simulator.errors import OpenAIError
@@ -83,14 +84,19 @@ _PROMPT_KEYS = ("messages", "prompt", "input")
 
 
 def answer_allowance(request: OpenAIRequest) -> int:
-    """Completion tokens the request may produce: max_tokens (times n / best_of) or the model's default."""
+    """Completion tokens the request may produce: max_tokens (times n / best_of) or the model's default (for a
+    reasoning model, plus the thought its effort is expected to take)."""
     body = request.body
     for key in _ALLOWANCE_KEYS:
         cap = body.get(key)
         if type(cap) is int and cap > 0:
             break
     else:
-        return request.model.default_token_cost
+        profile = request.deployment.reasoning_profile
+        if profile is None:
+            return request.model.default_token_cost
+        # A reasoning model's thought counts as completion tokens: expect what its effort usually spends.
+        return request.model.default_token_cost + reasoning.expected_tokens(profile, reasoning.effort_in(body))
     if "n" not in body and "best_of" not in body:
         return cap
     choices = max(_positive_int(body.get("n")) or 1, _positive_int(body.get("best_of")) or 1)

@@ -193,4 +193,15 @@ def _usage(usage: dict[str, Any]) -> Usage:
     return Usage(
         prompt_tokens=prompt if isinstance(prompt, int) else 0,
         completion_tokens=completion if isinstance(completion, int) else 0,
+        reasoning_tokens=_reasoning_tokens(usage),
     )
+
+
+def _reasoning_tokens(usage: dict[str, Any]) -> int:
+    """A reasoning model's hidden tokens: chat's `completion_tokens_details`, the Responses API's
+    `output_tokens_details`."""
+    for key in ("completion_tokens_details", "output_tokens_details"):
+        details = usage.get(key)
+        if isinstance(details, dict) and isinstance(details.get("reasoning_tokens"), int):
+            return details["reasoning_tokens"]
+    return 0

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import spec
 from tests.support.server import SimulatorProcess
 
 VALID = {
@@ -119,5 +120,6 @@ def test_mutated_bodies_never_get_a_500(fuzz_server: SimulatorProcess, path: str
             assert response.status_code < 500, (body, response.text)
             if response.status_code >= 400:
                 error = response.json()["error"]
-                assert isinstance(error.get("message"), str), response.text
-                assert error.get("code") is None or isinstance(error["code"], str), response.text
+                assert set(spec.ERROR_FIELDS) <= set(error), response.text
+                assert isinstance(error["message"], str), response.text
+                assert error["code"] is None or isinstance(error["code"], str), response.text

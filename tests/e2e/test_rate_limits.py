@@ -93,7 +93,7 @@ def assert_aoai_429(error: openai.RateLimitError, wording: str) -> float:
     """The 429 as AOAI words it, valid against the spec; returns the wait it announces, in seconds."""
     body = error.response.json()
     if spec.available():
-        spec.validate(body, "errorResponse")
+        spec.validate_error(body)
     assert body["error"]["code"] == "RateLimitReached"
     match = MESSAGE.fullmatch(body["error"]["message"])
     assert match is not None, body["error"]["message"]

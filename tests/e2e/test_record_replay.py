@@ -27,6 +27,7 @@ import yaml
 from azure.storage.blob import ContainerClient
 from openai import AsyncAzureOpenAI, AzureOpenAI
 
+from tests.support import spec
 from tests.support.azurite import Azurite
 from tests.support.server import REPO, SimulatorProcess
 from tests.support.standin_aoai import StandinAOAI
@@ -113,7 +114,7 @@ def assert_aoai_error(response: httpx.Response, status: int, code: str) -> dict[
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert set(body) == {"error"} and body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    spec.validate_error(body)
     return body["error"]
 
 

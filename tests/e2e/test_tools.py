@@ -264,7 +264,7 @@ def test_bad_tools_and_formats_are_refused(
 def test_refusal_wording_and_schema(client: httpx.Client) -> None:
     response = client.post(CHAT, json={"messages": MESSAGES, "tool_choice": "auto"})
     assert response.status_code == 400
-    spec.validate(response.json(), "errorResponse")
+    spec.validate_error(response.json())
     assert response.json()["error"]["message"] == (
         "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
     )

@@ -42,6 +42,7 @@ def test_json_object_needs_the_word_json_in_the_messages() -> None:
     with pytest.raises(OpenAIError) as caught:
         parse_response_format(chat({"type": "json_object"}, content="Reply as an object"))
     assert caught.value.body()["error"] == {
+        "code": None,
         "message": "'messages' must contain the word 'json' in some form, to use 'response_format' of type "
         "'json_object'.",
         "type": "invalid_request_error",

@@ -16,7 +16,9 @@ Every other simulator setting is set to its default in `local.simulator_defaults
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,10 @@ import hcl2
 import pytest
 
 from simulator.settings import SettingDoc, documented_settings
+from simulator.settings_docs import FUNCTIONS_VALUES
 
 TERRAFORM = Path(__file__).resolve().parents[2] / "infra" / "terraform"
+LOCAL_SETTINGS = TERRAFORM.parents[1] / "local.settings.sample.json"
 
 # Settings of the Functions host and the Azure SDKs that Terraform may set, and why.
 PLATFORM_SETTINGS = {
@@ -223,3 +227,41 @@ def test_variables_are_documented() -> None:
     for name, body in terraform().variables.items():
         assert body.get("type"), f"var.{name} has no type"
         assert literal(body.get("description")), f"var.{name} has no description"
+
+
+# What the real Python worker needs from its environment to serve this app (tests/functions/test_worker_settings.py
+# shows the worker failing to load the app without it), and where a Function App on Flex Consumption gets it.
+WORKER_NEEDS = {"PYTHON_ENABLE_INIT_INDEXING": "1"}
+# Host settings of local.settings.json that differ on Azure on purpose.
+LOCAL_ONLY_VALUES = {"AzureWebJobsStorage": "Azurite locally; on Azure the host's storage is reached by identity"}
+
+
+def local_values() -> dict[str, str]:
+    return json.loads(LOCAL_SETTINGS.read_text(encoding="utf-8"))["Values"]
+
+
+def test_local_settings_and_terraform_give_the_worker_what_it_needs() -> None:
+    """The stand-in host of tests/functions starts the real worker with local.settings.sample.json's values, as
+    Core Tools does; Azure starts it with the Terraform app settings. Both must hold what the worker needs."""
+    platform = terraform().local_map("platform_settings")
+    for name, value in WORKER_NEEDS.items():
+        assert local_values().get(name) == value, f"local.settings.sample.json: {name} must be {value!r}"
+        assert literal(platform.get(name)) == value, f"app_settings.tf platform_settings: {name} must be {value!r}"
+
+
+def test_host_values_agree_between_local_settings_and_terraform() -> None:
+    platform = terraform().local_map("platform_settings")
+    for name, value in FUNCTIONS_VALUES.items():
+        assert local_values()[name] == value
+        if name == "FUNCTIONS_WORKER_RUNTIME":  # Flex Consumption takes the runtime from the app's config instead
+            assert name not in platform
+            assert literal(terraform().function_app["runtime_name"]) == value
+        elif name not in LOCAL_ONLY_VALUES:
+            assert literal(platform.get(name)) == value, f"{name}: local {value!r}, Terraform {platform.get(name)}"
+
+
+def test_the_worker_under_test_runs_a_python_the_function_app_allows() -> None:
+    """The worker tests run this interpreter; the Function App's Python version must be one it could be."""
+    [validation] = terraform().variables["python_version"]["validation"]
+    assert f'"{sys.version_info.major}.{sys.version_info.minor}"' in validation["condition"]
+    assert literal(terraform().variables["python_version"]["default"]) in ("3.11", "3.12")

@@ -10,6 +10,7 @@ import pytest
 from simulator.latency import LatencyConfig, LatencyModel, LatencyPlan
 from simulator.latency.model import Releases, draw
 from simulator.models import Operation
+from simulator.settings import SettingsError
 from tests.latency.helpers import make_request
 
 PROFILE = {"ttftMs": 400, "ttftStdMs": 120, "prefillMsPerToken": 0.1, "tokensPerSecond": 50, "tokenStdMs": 6}
@@ -124,3 +125,22 @@ def test_translations_scale_with_audio_size() -> None:
 def test_plan_from_recorded_offsets() -> None:
     plan = LatencyPlan.from_offsets([0.5, 0.6, 0.9])
     assert (plan.ttft, plan.total) == (0.5, 0.9)
+
+
+def test_reasoning_tokens_are_thought_before_the_first_token() -> None:
+    exact = {**PROFILE, "ttftStdMs": 0, "tokenStdMs": 0, "prefillMsPerToken": 0}
+    request = make_request("o4-mini", deployment="d")
+    # 500 reasoning tokens at the visible rate (50/s: 10 s), then 3 visible tokens (2 intervals after the first).
+    whole = model_with(exact).plan(request, 503, reasoning_tokens=500)
+    assert (whole.ttft, whole.total) == pytest.approx((10.4, 10.44))
+    stream = model_with({**exact, "reasoningTokensPerSecond": 250}).plan(
+        request, chunk_tokens=[0, 1, 1, 1, 0], reasoning_tokens=500
+    )
+    assert list(stream.offsets) == pytest.approx([2.4, 2.4, 2.42, 2.44, 2.44])
+
+
+def test_reasoning_rate_is_a_latency_field() -> None:
+    with pytest.raises(SettingsError, match="reasoningTokensPerSecond must be positive"):
+        LatencyConfig.from_json({"deployments": {"d": {"reasoningTokensPerSecond": 0}}})
+    config = LatencyConfig.from_json({"families": {"o3": {"reasoningTokensPerSecond": 120}}})
+    assert config.to_json()["families"] == {"o3": {"reasoningTokensPerSecond": 120}}

@@ -92,6 +92,8 @@ def test_429_wording_distinguishes_tokens_from_calls() -> None:
             "current OpenAI S0 pricing tier. This request was for ChatCompletions_Create under Azure OpenAI API "
             "version 2024-10-21. Please retry after 15 seconds. To increase your default rate limit, visit: "
             "https://aka.ms/oai/quotaincrease.",
+            "param": None,
+            "type": None,
         }
     }
     assert error.headers == {"retry-after": "15", "retry-after-ms": str(math.ceil(14.2 * 1000))}
@@ -103,3 +105,22 @@ def test_429_wording_distinguishes_tokens_from_calls() -> None:
 def test_fail_closed_answer_is_a_503_with_retry_after() -> None:
     error = policy.store_unavailable(2.0)
     assert (error.status, error.code, error.headers["retry-after"]) == (503, "ServiceUnavailable", "2")
+
+
+def test_reasoning_models_are_charged_for_their_expected_thought() -> None:
+    deployment = standard(model="o4-mini")
+    profile = deployment.reasoning_profile
+    assert profile is not None
+    middle = {effort: sum(profile.tokens[effort]) // 2 for effort in ("low", "medium", "high")}
+    base = deployment.model.default_token_cost + 8  # 32 characters of prompt
+    assert policy.token_cost(chat(deployment, "x" * 32)) == base + middle["medium"]
+    assert policy.token_cost(chat(deployment, "x" * 32, reasoning_effort="high")) == base + middle["high"]
+    assert policy.token_cost(chat(deployment, "x" * 32, reasoning={"effort": "low"})) == base + middle["low"]
+    # A cap bounds thought and answer together: it is what is charged, as for any model.
+    assert policy.token_cost(chat(deployment, "x" * 32, max_completion_tokens=500)) == 508
+
+
+def test_provisioned_usage_includes_reasoning_tokens() -> None:
+    limits = ProvisionedLimits(4_750, 8.0)
+    # 530 completion tokens of which 500 were thought: all 530 weigh as output.
+    assert policy.provisioned_actual(Usage(12, 530, 500), limits) == 12 + 8 * 530

@@ -53,3 +53,21 @@ def validate(body: Any, schema_name: str, spec: str = GA) -> None:
     registry = Registry().with_resource(uri, Resource.from_contents(document, default_specification=DRAFT202012))
     schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
     jsonschema.Draft202012Validator(schema, registry=registry).validate(copy.deepcopy(body))
+
+
+ERROR_FIELDS = ("code", "message", "param", "type")
+
+
+def validate_error(body: Any) -> None:
+    """An error body as the service sends it: all four fields present (null where it has none), and the fields
+    that have values valid for the GA spec's `errorResponse` (the spec types them as plain strings, without
+    null) and, when `type` is null, the v1 spec's `AzureErrorResponse` (whose `type` enum is ["error"] while
+    the service sends "invalid_request_error")."""
+    error = body["error"]
+    missing = [field for field in ERROR_FIELDS if field not in error]
+    assert not missing, f"error body lacks {missing}: {body}"
+    assert isinstance(error["message"], str) and error["message"]
+    present = {"error": {key: value for key, value in error.items() if value is not None}}
+    validate(present, "errorResponse")
+    if error["type"] is None:
+        validate(present, "AzureErrorResponse", V1)

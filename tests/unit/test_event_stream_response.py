@@ -4,15 +4,18 @@ leaves, a server that makes the writer wait, and a dropped connection."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
 import pytest
 
 from simulator.api.responses import EventStreamResponse
+from simulator.app import configure_logging
 from simulator.delivery import AbortConnection, abort_after
 from simulator.latency import LatencyPlan, Pacer, TickTimer
 from simulator.replies import StreamEvent, StreamEvents, StreamReply
+from tests.support.timing import loop_lag
 
 Message = dict[str, Any]
 
@@ -57,8 +60,11 @@ async def test_an_unpaced_stream_is_one_write_that_ends_the_body() -> None:
 
 async def test_a_paced_stream_is_written_release_by_release_then_ended() -> None:
     client = Client()
-    await EventStreamResponse(paced_reply(3, 0.005), {})({}, client.receive, client.send)
-    assert client.body == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n", b""]
+    async with loop_lag() as lag:
+        await EventStreamResponse(paced_reply(3, 0.02), {})({}, client.receive, client.send)
+    if lag.worst < 0.02:  # a timer this late releases the events it overslept together, as it should
+        assert client.body == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\n", b""]
+    assert b"".join(client.body) == b"data: 0\n\ndata: 1\n\ndata: 2\n\n" and client.body[-1] == b""
     assert client.messages[-1]["more_body"] is False
 
 
@@ -73,19 +79,21 @@ async def test_a_client_that_leaves_stops_the_stream_at_once() -> None:
 
 async def test_a_server_that_makes_the_writer_wait_gets_every_byte_in_order() -> None:
     client = Client()
-    writable = asyncio.Event()
+    writable, written = asyncio.Event(), asyncio.Event()
 
     async def send(message: Message) -> None:  # as uvicorn does while the transport is paused
-        if message.get("body") == b"data: 1\n\n":
+        if message["type"] == "http.response.body" and client.body:
             await writable.wait()
         client.messages.append(message)
+        written.set()
 
     response = asyncio.ensure_future(EventStreamResponse(paced_reply(4, 0.003), {})({}, client.receive, send))
-    await asyncio.sleep(0.03)
-    assert client.body == [b"data: 0\n\n"] and not response.done()
+    await asyncio.wait_for(written.wait(), 1)
+    await asyncio.sleep(0.03)  # every later event is due by now; the writer must still be waiting on the server
+    assert len(client.body) == 1 and not response.done()
     writable.set()
     await asyncio.wait_for(response, 1)
-    assert client.body == [b"data: 0\n\n", b"data: 1\n\n", b"data: 2\n\ndata: 3\n\n", b""]
+    assert b"".join(client.body) == b"data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\n" and client.body[-1] == b""
 
 
 async def test_a_cut_stream_drops_the_connection_after_its_events() -> None:
@@ -93,4 +101,33 @@ async def test_a_cut_stream_drops_the_connection_after_its_events() -> None:
     reply = abort_after(paced_reply(5, 0.002), 2)
     with pytest.raises(AbortConnection):
         await EventStreamResponse(reply, {})({}, client.receive, client.send)
-    assert client.body == [b"data: 0\n\n", b"data: 1\n\n"]
+    assert b"".join(client.body) == b"data: 0\n\ndata: 1\n\n"  # in one write or two, as the pacer released them
+
+
+async def test_a_cut_counts_events_not_writes() -> None:
+    """A paced source releases the events due at one moment in one write (the first token comes with the
+    prompt-filter and role events before it): the cut still sends exactly its events."""
+
+    async def coalesced():
+        yield b"data: 0\n\ndata: 1\n\ndata: 2\n\n"
+        yield b"data: 3\n\n"
+
+    for kept, expected in ((1, b"data: 0\n\n"), (3, b"data: 0\n\ndata: 1\n\ndata: 2\n\n")):
+        client = Client()
+        with pytest.raises(AbortConnection):
+            await EventStreamResponse(abort_after(StreamReply(source=coalesced()), kept), {})(
+                {}, client.receive, client.send
+            )
+        assert b"".join(client.body) == expected
+
+
+def test_a_dropped_connection_asked_for_is_not_logged_as_an_error() -> None:
+    configure_logging("INFO", root=False)
+    server = logging.getLogger("uvicorn.error")
+
+    def record(error: Exception) -> logging.LogRecord:
+        exc_info = (type(error), error, None)
+        return logging.LogRecord(server.name, logging.ERROR, __file__, 1, "Exception in ASGI application", (), exc_info)
+
+    assert not server.filter(record(AbortConnection()))
+    assert server.filter(record(ValueError("a real one")))
