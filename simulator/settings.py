@@ -40,6 +40,18 @@ class Settings:
         "Key clients send as `api-key` or `Authorization: Bearer`. Unset: one is generated and printed at start.",
         secret=True,
     )
+    admin_key: str | None = setting(
+        "SIMULATOR_ADMIN_KEY",
+        "Key for the control endpoints under `/++/` (config, recordings, telemetry); unset: `SIMULATOR_API_KEY` "
+        "opens them too.",
+        secret=True,
+    )
+    cors_origins: str = setting(
+        "SIMULATOR_CORS_ORIGINS",
+        "Browser origins allowed to call the simulator (CORS): comma-separated (`https://a.example`), or `*`; "
+        "unset: CORS off.",
+        "",
+    )
     deployment_config_path: Path | None = setting(
         "OPENAI_DEPLOYMENT_CONFIG_PATH",
         "JSON file describing deployments (README: Deployments).",

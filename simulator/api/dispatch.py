@@ -9,7 +9,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from simulator import errors
-from simulator.api.auth import authenticate
+from simulator.api.auth import authenticate, key_for
+from simulator.api.cors import with_cors
 from simulator.api.headers import header_map
 from simulator.api.responses import common_headers, error_response
 from simulator.app import Simulator
@@ -24,9 +25,19 @@ async def dispatch(
     simulator: Simulator, request: Request, endpoint: Endpoint, methods: frozenset[str], *, auth: bool
 ) -> Response:
     """Run `endpoint`, turning every refusal into an AOAI-shaped error and every crash into a clean 500."""
+    origins = simulator.settings.cors_origins
+    if origins:
+        return await with_cors(origins, request, lambda: _answer(simulator, request, endpoint, methods, auth=auth))
+    return await _answer(simulator, request, endpoint, methods, auth=auth)
+
+
+async def _answer(
+    simulator: Simulator, request: Request, endpoint: Endpoint, methods: frozenset[str], *, auth: bool
+) -> Response:
     try:
         if auth:
-            authenticate(header_map(request), simulator.api_key)
+            key = key_for(request.scope["path"], simulator.api_key, simulator.settings.admin_key)
+            authenticate(header_map(request), key)
         if request.method not in methods:
             raise errors.method_not_allowed(request.method)
         body = await read_body(request, simulator.settings.max_body_bytes)
