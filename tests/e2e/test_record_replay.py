@@ -31,6 +31,7 @@ from tests.support import spec
 from tests.support.azurite import Azurite
 from tests.support.server import REPO, SimulatorProcess
 from tests.support.standin_aoai import StandinAOAI
+from tests.support.timing import scheduler_lag
 
 CLIENT_KEY = "client-key-e2e-5f1c9a"
 UPSTREAM_KEY = "upstream-key-e2e-8d27b3"
@@ -332,7 +333,8 @@ def test_replay_serves_the_recorded_stream_with_its_timings(
 ) -> None:
     original = recorded["chat-stream"]
     exchange(replayer, ROUND_TRIPS["chat-stream"])  # loads the recording file: timings are about pacing, not parsing
-    replayed = exchange(replayer, ROUND_TRIPS["chat-stream"])
+    with scheduler_lag() as lag:
+        replayed = exchange(replayer, ROUND_TRIPS["chat-stream"])
 
     assert [event.data for event in replayed.events] == [event.data for event in original.events]
     assert replayed.body == original.body and replayed.body.endswith(b"data: [DONE]\n\n")
@@ -352,17 +354,18 @@ def test_replay_serves_the_recorded_stream_with_its_timings(
     # gaps between events are compared too: they carry no such constant.
     lateness = [after.at - at for at, after in zip(offsets, replayed.events, strict=True)]
     assert min(lateness) >= -0.001
-    assert statistics.median(lateness) < 0.010 and max(lateness) < 0.030
+    # Beyond that, the machine's own scheduling delay over the same stretch (tens of ms on a loaded machine).
+    assert statistics.median(lateness) < 0.010 + lag.typical and max(lateness) < 0.030 + lag.worst
     gap_errors = [
         abs((after.at - previous.at) - (at - previous_at))
         for (previous_at, at), (previous, after) in zip(
             itertools.pairwise(offsets), itertools.pairwise(replayed.events), strict=True
         )
     ]
-    assert statistics.median(gap_errors) < 0.003
+    assert statistics.median(gap_errors) < 0.003 + lag.typical
     # The client saw the recording-time stream at about the same offsets.
     drift = [abs(after.at - before.at) for before, after in zip(original.events, replayed.events, strict=True)]
-    assert statistics.median(drift) < 0.010 and max(drift) < 0.030
+    assert statistics.median(drift) < 0.010 + lag.typical and max(drift) < 0.030 + lag.worst
 
 
 def test_unmatched_requests_get_a_no_recording_error(replayer: SimulatorProcess) -> None:
