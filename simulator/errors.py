@@ -84,6 +84,10 @@ def request_timeout(seconds: float) -> OpenAIError:
     return OpenAIError(408, "RequestTimeout", f"The request was not received in full within {seconds:g} seconds.")
 
 
+def malformed_request() -> OpenAIError:
+    return OpenAIError(400, "BadRequest", "The request is not valid HTTP/1.1.")
+
+
 def headers_too_large(limit: int) -> OpenAIError:
     return OpenAIError(
         431, "RequestHeaderFieldsTooLarge", f"The request line and headers are larger than the limit of {limit} bytes."

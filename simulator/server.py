@@ -21,12 +21,12 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from simulator import errors, jsonenc
 from simulator.api.dispatch import dispatch
-from simulator.api.routes import ALL_METHODS, ROUTES, Route
+from simulator.api.routes import ROUTES, Route
 from simulator.app import Simulator
 from simulator.errors import OpenAIError
 from simulator.settings import Settings
 
-REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+REASONS = {400: b"Bad Request", 408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 
 def create_app(simulator: Simulator) -> Router:
@@ -42,12 +42,17 @@ def create_app(simulator: Simulator) -> Router:
 
     # A bare Router, not a Starlette app: dispatch already turns every error into an AOAI answer, so the
     # app's error and exception middlewares would only add two layers to every request.
-    return Router(routes=[_mount(simulator, route) for route in ROUTES], lifespan=lifespan)
+    mounted = [_mount(simulator, route) for route in ROUTES]
+    # A request target no route pattern can match (`OPTIONS *`, an absolute URL) gets the catch-all's AOAI 404
+    # rather than the router's plain-text one.
+    fallback = next(route.endpoint for route in mounted if route.name == "not_found")
+    return Router(routes=mounted, lifespan=lifespan, default=fallback)
 
 
 def _mount(simulator: Simulator, route: Route) -> StarletteRoute:
-    # Every method reaches dispatch, so a wrong method gets AOAI's error body rather than Starlette's.
-    return StarletteRoute(route.path, _Endpoint(simulator, route), methods=list(ALL_METHODS), name=route.name)
+    # Every method (PROPFIND and made-up ones too: methods=None) reaches dispatch, so a wrong method gets AOAI's
+    # error body rather than Starlette's.
+    return StarletteRoute(route.path, _Endpoint(simulator, route), methods=None, name=route.name)
 
 
 class _Endpoint:
@@ -136,6 +141,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._deadline = self.loop.call_later(self.body_timeout, self._expire)
         elif not awaiting_body:
             self._disarm()
+
+    def send_400_response(self, msg: str) -> None:
+        """What uvicorn answers to bytes that are not HTTP/1.1, in AOAI's error shape instead of plain text."""
+        self._refuse(errors.malformed_request())
 
     def _disarm(self) -> None:
         if self._deadline is not None:

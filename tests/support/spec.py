@@ -55,6 +55,23 @@ def validate(body: Any, schema_name: str, spec: str = GA) -> None:
     jsonschema.Draft202012Validator(schema, registry=registry).validate(copy.deepcopy(body))
 
 
+@functools.cache
+def validator(pointer: str, spec: str = GA) -> jsonschema.Draft202012Validator:
+    """A reusable validator for the schema at `pointer` (`#/paths/...` or `#/components/schemas/...`) of `spec`,
+    for callers that validate thousands of bodies (the fuzz suite)."""
+    uri = f"urn:aoai:{spec}"
+    registry = Registry().with_resource(uri, Resource.from_contents(_document(spec), default_specification=DRAFT202012))
+    return jsonschema.Draft202012Validator({"$ref": f"{uri}{pointer}"}, registry=registry)
+
+
+def resolve(pointer: str, spec: str = GA) -> Any:
+    """The (translated) node at a JSON pointer of `spec`."""
+    node: Any = _document(spec)
+    for token in filter(None, pointer.lstrip("#").split("/")):
+        node = node[token.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
 ERROR_FIELDS = ("code", "message", "param", "type")
 
 
