@@ -87,10 +87,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol with deadlines: a request's line and headers must arrive within
-    `header_timeout` (counted from the connection, or from the request's first byte on a kept-alive one) and
-    hold at most `max_header_bytes`; its body must arrive within `body_timeout` of its headers. A client past
-    one gets AOAI's error shape (408 or 431) and the connection is closed. One timer per connection at most,
-    armed only while something is awaited: a body that arrives with its headers costs none."""
+    `header_timeout` (counted from the connection for its first request, else from the first bytes that leave a
+    request's headers incomplete) and hold at most `max_header_bytes`; its body must arrive within
+    `body_timeout` of its headers; bytes between requests that begin none (blank lines) get a header deadline
+    too. A client past one gets AOAI's error shape (408 or 431) and the connection is closed. One timer per
+    connection, armed only while something is awaited: a request that arrives whole arms none."""
 
     header_timeout: float = 10.0
     body_timeout: float = 30.0
@@ -102,6 +103,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._chunk = 0  # size of the data being parsed
         self._oversized = False
         self._deadline: asyncio.TimerHandle | None = self.loop.call_later(self.header_timeout, self._expire)
+        self._awaiting_body = False  # whether the deadline armed is a body's
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -110,8 +112,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._header_bytes = 0
-        if self._deadline is None:
-            self._deadline = self.loop.call_later(self.header_timeout, self._expire)
 
     def on_headers_complete(self) -> None:
         self._disarm()
@@ -134,13 +134,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._header_bytes += len(data)
             if self._header_bytes > self.max_header_bytes:
                 self._refuse(errors.headers_too_large(self.max_header_bytes))
+            elif self._deadline is None:
+                self._deadline = self.loop.call_later(self.header_timeout, self._expire)
             return
         cycle = self.cycle
-        awaiting_body = cycle is not None and cycle.more_body and not cycle.response_complete
-        if awaiting_body and self._deadline is None:
-            self._deadline = self.loop.call_later(self.body_timeout, self._expire)
-        elif not awaiting_body:
+        if cycle is not None and cycle.more_body and not cycle.response_complete:  # a body is awaited
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(self.body_timeout, self._expire)
+                self._awaiting_body = True
+            return
+        if self._awaiting_body:
             self._disarm()
+        if self._deadline is None and (cycle is None or cycle.response_complete):
+            # Bytes between requests that begin none (blank lines): each re-arms uvicorn's keep-alive timer, so
+            # they get a header deadline instead.
+            self._deadline = self.loop.call_later(self.header_timeout, self._expire)
 
     def send_400_response(self, msg: str) -> None:
         """What uvicorn answers to bytes that are not HTTP/1.1, in AOAI's error shape instead of plain text."""
@@ -150,9 +158,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+        self._awaiting_body = False
 
     def _expire(self) -> None:
         self._deadline = None
+        self._awaiting_body = False
         if self.transport.is_closing():
             return
         cycle = self.cycle

@@ -184,6 +184,15 @@ def test_a_silent_connection_is_closed_after_the_header_timeout(limited: Simulat
     assert elapsed < 5
 
 
+@pytest.mark.parametrize("first", [b"", b"GET / HTTP/1.1\r\nhost: x\r\n\r\n"], ids=["new", "kept-alive"])
+def test_blank_lines_do_not_hold_a_connection(limited: SimulatorProcess, first: bytes) -> None:
+    """Blank lines before a request line are skipped by the parser and begin no request; each one re-armed
+    uvicorn's keep-alive timer, so a client sending one every few seconds held its connection for ever."""
+    received, elapsed = _raw(limited, first, trickle=b"\r\n" * 30)
+    assert received.count(b"HTTP/1.1 ") == (1 if first else 0)
+    assert elapsed < 5
+
+
 def test_headers_trickled_byte_by_byte_get_408_and_the_connection_closes(limited: SimulatorProcess) -> None:
     request = f"POST {CHAT} HTTP/1.1\r\nhost: x\r\napi-key: {limited.api_key}\r\n" + "x-slow: " + "a" * 200
     received, elapsed = _raw(limited, trickle=request.encode())
