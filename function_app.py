@@ -78,6 +78,7 @@ def _serve_only_the_functions() -> None:
             log_level="warning",
             access_log=False,
             server_header=False,
+            ws="none",  # as the local server: nothing here speaks WebSocket (nor do Functions HTTP triggers)
         )
         await uvicorn.Server(config).serve()
 

@@ -34,6 +34,7 @@ LONG_WINDOW_S = 60.0
 LONG_GAP_S = 240.0
 LONG_SLICES = 6  # minutes 1 and 6 as this many slices, each followed by as long a slice of unlimited chat
 PACED_TTFT_MS = 100.0
+HOOKS_EXTENSION = Path(__file__).resolve().parent / "noop_hooks.py"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,7 +59,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=2, help="rounds of every measurement, to show noise (default 2)")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections (default 50)")
     parser.add_argument("--max-tokens", type=int, default=50, help="max_tokens of the chat scenarios (default 50)")
-    parser.add_argument("--scenario", action="append", choices=[s.name for s in scenarios.scenarios()])
+    names = [s.name for s in (*scenarios.scenarios(), *scenarios.media_scenarios())]
+    parser.add_argument("--scenario", action="append", choices=names)
+    parser.add_argument(
+        "--media", action="store_true", help="also the audio and image scenarios (loads their codecs: more memory)"
+    )
     parser.add_argument("--server-core", type=int, default=1)
     parser.add_argument("--client-core", type=int, default=0)
     parser.add_argument("--streams", type=int, nargs="*", default=[1000, 5000], help="concurrent paced streams")
@@ -67,6 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stream-rate", type=float, default=50.0, help="tokens per second per stream (default 50)")
     parser.add_argument("--stream-ramp", type=float, default=2.0, help="seconds over which streams open (default 2)")
     parser.add_argument("--long", action="store_true", help="also 9 minutes of rate-limited load (minute 1 vs 6)")
+    parser.add_argument("--hooks", action="store_true", help="load bench/noop_hooks.py")
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/perf-<time>.json)")
     return parser.parse_args(argv)
 
@@ -110,16 +116,22 @@ def simulator_env(deployments: Path, **extra: str) -> dict[str, str]:
 
 
 def throughput(args: argparse.Namespace, work: Path, deployments: Path) -> dict[str, Any]:
-    chosen = [s for s in scenarios.scenarios(args.max_tokens) if not args.scenario or s.name in args.scenario]
+    everything = [*scenarios.scenarios(args.max_tokens), *scenarios.media_scenarios()]
+    default = {s.name for s in scenarios.scenarios(args.max_tokens)} | (
+        {s.name for s in scenarios.media_scenarios()} if args.media else set()
+    )
+    chosen = [s for s in everything if s.name in (args.scenario or default)]
     launch = scenarios.first_chat()
     simulator = PinnedServer("simulator", simulator_command(), core=args.server_core)
     simulator.env.update(simulator_env(deployments, SIMULATOR_LATENCY_ENABLED="false"))
+    if args.hooks:
+        simulator.env["EXTENSION_PATH"] = str(HOOKS_EXTENSION)
     with simulator:
         launch_s = simulator.wait_for(launch.path, launch.sample_body(), HEADERS)
         bodies = work / "bodies"
         samples = capture(simulator, chosen, bodies)
         with PinnedServer("ceiling", ceiling_command(bodies), core=args.server_core) as ceiling:
-            ceiling.wait_for(f"/{chosen[0].name}", chosen[0].sample_body(), HEADERS)
+            ceiling.wait_for(f"/{chosen[0].name}", chosen[0].sample_body(), chosen[0].headers)
             measurements = measure_rounds(args, work, simulator, ceiling, chosen)
         section: dict[str, Any] = {
             "launch_to_first_chat_s": launch_s,
@@ -138,7 +150,7 @@ def capture(server: PinnedServer, chosen: list[Scenario], bodies: Path) -> dict[
     bodies.mkdir()
     samples = {}
     for scenario in chosen:
-        answer = post(server.port, scenario.path, scenario.sample_body(), HEADERS)
+        answer = post(server.port, scenario.path, scenario.sample_body(), scenario.headers)
         if answer.status != 200:
             raise RuntimeError(f"{scenario.name}: the simulator answered {answer.status}: {answer.body[:300]!r}")
         (bodies / f"{scenario.name}.{'sse' if scenario.stream else 'json'}").write_bytes(answer.body)
@@ -157,7 +169,7 @@ def measure_rounds(
         for scenario in chosen:
             servers = [(ceiling, f"/{scenario.name}"), (simulator, scenario.path)]
             for server, path in servers if round_ % 2 == 0 else reversed(servers):
-                load = wrk.Load(path, scenario.body, HEADERS)
+                load = wrk.Load(path, scenario.body, scenario.headers)
                 if round_ == 0 and args.warmup > 0:
                     drive(args, work, server, load, args.warmup)
                 result, use = drive(args, work, server, load, args.duration)

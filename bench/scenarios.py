@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import wave
 from typing import Any
 
 API_VERSION = "2024-10-21"
@@ -17,7 +19,15 @@ DEPLOYMENTS: dict[str, dict[str, Any]] = {
     "bench-limited": {"model": "gpt-4o", **UNREFUSING},
     "bench-limited-long": {"model": "gpt-4o", **UNREFUSING},  # fresh state for the --long run
     "bench-embed": {"model": "text-embedding-ada-002"},  # 1536 dimensions
+    # A reasoning model thinking a fixed 200 hidden tokens, so its visible answer is as long as chat's.
+    "bench-reasoning": {"model": "o4-mini", "reasoningTokens": {"medium": 200}},
+    "bench-whisper": {"model": "whisper"},
+    "bench-tts": {"model": "tts"},
+    "bench-dalle": {"model": "dall-e-3"},
+    "bench-painter": {"model": "gpt-image-1"},
 }
+REASONING_TOKENS = 200
+MULTIPART_BOUNDARY = "bench-boundary-7c1e"
 CHAT_MESSAGES = [
     {"role": "system", "content": "You are a helpful assistant."},
     {"role": "user", "content": "Write a short paragraph about load testing a web service."},
@@ -30,7 +40,7 @@ class Scenario:
     title: str
     deployment: str
     operation: str  # path segment after the deployment
-    body: str  # JSON; `{n}` becomes a per-request counter (wrk.PLACEHOLDER)
+    body: str | bytes  # JSON, where `{n}` becomes a per-request counter (wrk.PLACEHOLDER); or a multipart body
     stream: bool = False
     limited: bool = False
 
@@ -38,12 +48,18 @@ class Scenario:
     def path(self) -> str:
         return f"/openai/deployments/{self.deployment}/{self.operation}?api-version={API_VERSION}"
 
+    @property
+    def headers(self) -> dict[str, str]:
+        if isinstance(self.body, bytes):
+            return {**HEADERS, "content-type": f"multipart/form-data; boundary={MULTIPART_BOUNDARY}"}
+        return HEADERS
+
     def sample_body(self) -> bytes:
-        return self.body.replace("{n}", "0").encode()
+        return self.body if isinstance(self.body, bytes) else self.body.replace("{n}", "0").encode()
 
 
-def chat_body(*, max_tokens: int, stream: bool = False) -> str:
-    body: dict[str, Any] = {"messages": CHAT_MESSAGES, "max_tokens": max_tokens}
+def chat_body(*, max_tokens: int, stream: bool = False, cap: str = "max_tokens") -> str:
+    body: dict[str, Any] = {"messages": CHAT_MESSAGES, cap: max_tokens}
     if stream:
         body["stream"] = True
     return json.dumps(body)
@@ -75,7 +91,69 @@ def scenarios(max_tokens: int = 50) -> tuple[Scenario, ...]:
             chat_body(max_tokens=max_tokens),
             limited=True,
         ),
+        Scenario(
+            "reasoning",
+            f"reasoning chat, {REASONING_TOKENS} hidden + {max_tokens}",
+            "bench-reasoning",
+            "chat/completions",
+            chat_body(max_tokens=REASONING_TOKENS + max_tokens, cap="max_completion_tokens"),
+        ),
     )
+
+
+def media_scenarios() -> tuple[Scenario, ...]:
+    """One scenario per audio and image operation (`--media`): each answer is made in full (latency off), from
+    the encoders' caches after the first request, as a load test repeating a few requests would see them."""
+    minute = multipart({"response_format": "json"}, "file", "minute.wav", silent_wav(60.0), "audio/wav")
+    speech = json.dumps(
+        {"input": "A sentence of about seventy characters, spoken by the simulator's voice.", "voice": "alloy"}
+    )
+    picture = multipart(
+        {"prompt": "add a hat", "size": "1024x1024", "quality": "low"}, "image", "in.png", png(256), "image/png"
+    )
+    return (
+        Scenario("transcription", "transcription, 1-minute WAV, json", "bench-whisper", "audio/transcriptions", minute),
+        Scenario("translation", "translation, 1-minute WAV, json", "bench-whisper", "audio/translations", minute),
+        Scenario("speech", "speech, mp3, about 5 s", "bench-tts", "audio/speech", speech, stream=True),
+        Scenario(
+            "image",
+            "image generation, dall-e-3 url",
+            "bench-dalle",
+            "images/generations",
+            json.dumps({"prompt": "A lighthouse at dusk, request {n}", "response_format": "url"}),
+        ),
+        Scenario("image-edit", "image edit, gpt-image-1, 1024 png b64", "bench-painter", "images/edits", picture),
+    )
+
+
+def multipart(fields: dict[str, str], file_field: str, filename: str, data: bytes, content_type: str) -> bytes:
+    parts = [
+        f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    head = (
+        f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    )
+    return b"".join(parts) + head.encode() + data + f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()
+
+
+def silent_wav(seconds: float, rate: int = 16_000) -> bytes:
+    output = io.BytesIO()
+    with wave.open(output, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        file.writeframes(bytes(2 * round(seconds * rate)))
+    return output.getvalue()
+
+
+def png(size: int) -> bytes:
+    from PIL import Image
+
+    output = io.BytesIO()
+    Image.new("RGB", (size, size), (40, 90, 160)).save(output, "PNG")
+    return output.getvalue()
 
 
 def first_chat() -> Scenario:

@@ -45,13 +45,17 @@ def post(port: int, path: str, body: bytes, headers: Mapping[str, str], *, timeo
 
 
 class PinnedServer:
-    """`command` (which must take `--port`) run under `taskset -c <core>` on a free loopback port."""
+    """`command` (which must take `--port`) run under `taskset -c <core>` (unpinned: core None) on a free loopback
+    port."""
 
-    def __init__(self, name: str, command: Sequence[str], *, core: int, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, name: str, command: Sequence[str], *, core: int | None, env: Mapping[str, str] | None = None
+    ) -> None:
         self.name = name
         self.core = core
         self.port = free_port()
-        self.command = ["taskset", "-c", str(core), *command, "--host", "127.0.0.1", "--port", str(self.port)]
+        pinning = ["taskset", "-c", str(core)] if core is not None else []
+        self.command = [*pinning, *command, "--host", "127.0.0.1", "--port", str(self.port)]
         self.env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
         self.launched_at = 0.0

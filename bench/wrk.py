@@ -33,7 +33,7 @@ class Load:
     """What every request of a run sends. A body holding `{n}` gets a per-request counter there."""
 
     path: str
-    body: str
+    body: str | bytes  # bytes: sent as they are (a multipart upload), read by the script from a file beside it
     headers: Mapping[str, str]
 
 
@@ -58,10 +58,18 @@ def lua_string(text: str) -> str:
     return f"[{'=' * level}[{text}]{'=' * level}]"
 
 
-def lua_script(load: Load) -> str:
+def lua_script(load: Load, body_file: Path | None = None) -> str:
     lines = ['wrk.method = "POST"']
     lines += [f"wrk.headers[ {lua_string(name)} ] = {lua_string(value)}" for name, value in load.headers.items()]
-    if PLACEHOLDER in load.body:
+    if isinstance(load.body, bytes):
+        if body_file is None:
+            raise ValueError("a binary body is read from a file: give body_file")
+        lines += [
+            f'local file = io.open({lua_string(str(body_file))}, "rb")',
+            'wrk.body = file:read("*a")',
+            "file:close()",
+        ]
+    elif PLACEHOLDER in load.body:
         prefix, _, suffix = load.body.partition(PLACEHOLDER)
         lines += [
             f"local prefix, suffix, counter = {lua_string(prefix)}, {lua_string(suffix)}, 0",
@@ -96,7 +104,10 @@ def run(
 ) -> WrkResult:
     """One wrk run of `seconds` against 127.0.0.1:`port`, pinned to `core`."""
     script = scripts / f"load-{abs(hash((load.path, load.body, tuple(load.headers.items()))))}.lua"
-    script.write_text(lua_script(load))
+    body_file = script.with_suffix(".body") if isinstance(load.body, bytes) else None
+    if body_file is not None:
+        body_file.write_bytes(load.body)  # type: ignore[arg-type]
+    script.write_text(lua_script(load, body_file))
     command = [
         "taskset", "-c", str(core), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
         f"--timeout={timeout_s:g}s", "-s", str(script), f"http://127.0.0.1:{port}{load.path}",

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         load_dotenv(args.env_file, override=False)
     try:
         settings = Settings.from_env()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, log_format=settings.log_format)
         simulator = Simulator.from_settings(settings)
     except (SettingsError, EncodingsUnavailableError) as error:
         print(f"aoai-simulator: cannot start: {error}", file=sys.stderr)

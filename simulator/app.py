@@ -9,6 +9,7 @@ swaps them, so a request always sees one consistent snapshot.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import random
@@ -18,13 +19,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from simulator import errors
 from simulator import faults as fault_kinds
 from simulator.collector import COLLECTOR
 from simulator.context import OpenAIRequest
 from simulator.delivery import QUIET_ABORTS, abort_after, apply_completion_filter, settle_when_done
 from simulator.deployments import Deployment, Deployments, load_deployments
 from simulator.errors import OpenAIError
-from simulator.extensions import load_extension
+from simulator.extensions import ExtensionRegistry, load_extensions
+from simulator.extensions.limits import LimitStores
 from simulator.faults import FaultConfig, FaultInjector
 from simulator.generators import Generator, default_generators
 from simulator.generators.base import GenerationSettings, RandomSource
@@ -32,6 +35,7 @@ from simulator.generators.tool_calls import ToolCallPolicy
 from simulator.latency import LatencyConfig, LatencyModel, Pacer
 from simulator.latency.config import LegacyLatency, MeanStd
 from simulator.limits import RequestLimits, StreamSlots, hold_until_sent
+from simulator.media.image_urls import BlobImageStore, ImageStore, ImageUrls, MemoryImageStore
 from simulator.models import Operation
 from simulator.ratelimit import FailureMode, RateLimitConfig, RateLimiter
 from simulator.recording import RecordingConfig, UnmatchedPolicy, open_persister
@@ -39,6 +43,7 @@ from simulator.recording.config import parse_deployment_map, parse_names
 from simulator.replies import JsonReply, Reply, StreamReply
 from simulator.runtime_config import ConfigStore, MemoryConfigStore, RuntimeConfig
 from simulator.settings import Mode, Settings, SettingsError, parse_token_range
+from simulator.telemetry import Telemetry
 from simulator.tokens import load_encodings, use_bundled_cache
 
 if TYPE_CHECKING:  # imported when a mode needs them: aiohttp and YAML cost memory where they are not used
@@ -58,9 +63,13 @@ class Simulator:
         api_key: str,
         recording: RecordingConfig,
         limiter: RateLimiter,
+        telemetry: Telemetry | None = None,
+        image_urls: ImageUrls | None = None,
     ) -> None:
         self.settings = settings
+        self.image_urls = image_urls or ImageUrls(MemoryImageStore(), settings.image_url_ttl_seconds)
         self.limiter = limiter
+        self.telemetry = telemetry or Telemetry()
         self.config_store = config_store
         self.generators = dict(generators)
         self.api_key = api_key
@@ -76,6 +85,7 @@ class Simulator:
         self._recorder: Recorder | None = None
         self._replayer: Replayer | None = None
         self._persister: Any = None
+        self.extensions = ExtensionRegistry(self, LimitStores(limiter.config))
         self._rebuild(config_store.current)
         config_store.subscribe(self._rebuild)
 
@@ -113,28 +123,37 @@ class Simulator:
         if settings.api_key is None:
             # The key itself is printed by the local host's banner, never logged (logs travel to App Insights).
             logger.warning("SIMULATOR_API_KEY is not set: using a generated key for this run")
+        image_urls = image_urls_for(settings)
         simulator = cls(
             settings,
             store,
-            default_generators(generation),
+            default_generators(generation, image_urls),
             api_key=api_key,
             recording=recording_config(settings),
             limiter=RateLimiter.from_config(rate_limit_config(settings)),
+            telemetry=Telemetry.from_settings(settings),
+            image_urls=image_urls,
         )
-        if settings.extension_path is not None:
-            load_extension(settings.extension_path, simulator)
+        if settings.extension_path:
+            load_extensions(settings.extension_path, simulator.extensions)
+            simulator._rebuild(simulator.config)  # with the extensions' latency rules
         return simulator
 
     async def start(self) -> None:
         """Connect to shared state (runtime config and limits in Table Storage) before serving."""
         await self.config_store.start()
         await self.limiter.start()
+        await self.telemetry.start()
+        await self.extensions.start()
         COLLECTOR.start()
 
     async def close(self) -> None:
         await COLLECTOR.close()
+        await self.telemetry.close()
         await self.config_store.close()
         await self.limiter.aclose()
+        await self.extensions.close()
+        await self.image_urls.close()
         if self._recorder is not None:
             await self._recorder.close()
         if self._persister is not None:
@@ -151,45 +170,53 @@ class Simulator:
             default_chat_model=self.settings.default_chat_model,
             default_embedding_model=self.settings.default_embedding_model,
         )
-        self.latency = LatencyModel(config.latency, self._latency_random)
+        rules = self.extensions.ruled_profile if self.extensions.latency_rules else None
+        self.latency = LatencyModel(config.latency, self._latency_random, rules)
 
     async def answer(self, request: OpenAIRequest) -> Reply:
-        """The answer to `request` within this instance's resource limits (`simulator.limits`)."""
-        self.limits.check(request.raw_body, request.body)
-        if request.body.get("stream") is not True:
-            return await self._answer(request)
-        release = self.streams.acquire()
-        try:
-            reply = await self._answer(request)
-        except BaseException:
-            release()
-            raise
-        return hold_until_sent(reply, release)
-
-    async def _answer(self, request: OpenAIRequest) -> Reply:
+        """The answer, or the `OpenAIError` to answer with, within this instance's resource limits (`simulator.limits`).
+        Telemetry measures both, here and only here (in one coroutine with the pipeline: a wrapping coroutine would
+        cost every request about 1,300 instructions)."""
         config = self.config
-        generator = self.generators[request.operation]
-        params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
-        admission = await self.limiter.admit(request)
-        decision = self.faults.choose(request, config.faults)
-        if isinstance(decision, fault_kinds.Refuse):
-            await asyncio.sleep(decision.delay)
-            raise decision.error
-        if decision is not None and decision.delay:
-            await asyncio.sleep(decision.delay)
-        if config.mode is Mode.RECORD:
-            reply = await self.recorder().forward(request)
-        elif config.mode is Mode.REPLAY:
-            replayed = await self.replayer().replay(request)
-            reply = replayed if replayed is not None else await self._generate(generator, request, params, decision)
-        else:
-            reply = await self._generate(generator, request, params, decision)
-        reply.headers.update(admission.headers)
-        if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
-            reply = abort_after(reply, decision.after)
-        elif isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
-            reply = abort_after(reply, 0)
-        return await settle_when_done(reply, admission)
+        release = None  # a stream's slot, held until it is sent
+        try:
+            self.limits.check(request.raw_body, request.body)
+            if request.body.get("stream") is True:
+                release = self.streams.acquire()
+            generator = self.generators[request.operation]
+            params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
+            admission = await self.limiter.admit(request)
+            decision = self.faults.choose(request, config.faults)
+            if isinstance(decision, fault_kinds.Refuse):
+                request.injected_fault = True
+                await asyncio.sleep(decision.delay)
+                raise decision.error
+            if decision is not None and decision.delay:
+                request.added_latency += decision.delay
+                await asyncio.sleep(decision.delay)
+            if config.mode is Mode.RECORD:
+                reply = await self.recorder().forward(request)
+            elif config.mode is Mode.REPLAY:
+                replayed = await self.replayer().replay(request)
+                reply = replayed if replayed is not None else await self._generate(generator, request, params, decision)
+            else:
+                reply = await self._generate(generator, request, params, decision)
+            reply.headers.update(admission.headers)
+            if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
+                reply = abort_after(reply, decision.after)
+            elif isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
+                reply = abort_after(reply, 0)
+            reply = await settle_when_done(reply, admission)
+        except BaseException as error:
+            if release is not None:
+                release()
+            if isinstance(error, OpenAIError):
+                self.telemetry.refused(request, error, config.mode.value, injected=request.injected_fault)
+            elif isinstance(error, Exception):
+                self.telemetry.refused(request, errors.internal_error(), config.mode.value, injected=False)
+            raise
+        reply = self.telemetry.answered(request, reply, config.mode.value)
+        return reply if release is None else hold_until_sent(reply, release)
 
     def _parse(self, generator: Generator, request: OpenAIRequest, *, strict: bool) -> Any:
         """Generate mode refuses invalid requests itself; record and replay leave that to the real service
@@ -209,6 +236,8 @@ class Simulator:
         seed = request.body.get("seed")
         rng = self.random.for_request(seed if isinstance(seed, int) and not isinstance(seed, bool) else None)
         reply = generator.generate(request, params, rng)
+        if inspect.isawaitable(reply):  # media generators encode or store files
+            reply = await reply
         if isinstance(decision, fault_kinds.FilterCompletion):
             reply = apply_completion_filter(reply, decision.content_filter_results())
         reasoning_tokens = reply.usage.reasoning_tokens if reply.usage else 0
@@ -221,6 +250,7 @@ class Simulator:
             completion_tokens = reply.usage.completion_tokens if reply.usage else 0
             plan = self.latency.plan(request, completion_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
+                request.added_latency += plan.total
                 await self.pacer.wait_until(request.received_at + plan.total)
         return reply
 
@@ -235,7 +265,7 @@ class Simulator:
         if self._replayer is None:
             from simulator.recording.replayer import Replayer
 
-            self._replayer = Replayer(self.recording, self.persister())
+            self._replayer = Replayer(self.recording, self.persister(), image_urls=self.image_urls)
         return self._replayer
 
     def persister(self) -> Any:
@@ -244,14 +274,33 @@ class Simulator:
         return self._persister
 
 
-def configure_logging(level: str, *, root: bool = True) -> None:
-    """The simulator's log level; the Azure SDKs' per-call HTTP logs (every Table poll) stay at WARNING."""
+def configure_logging(level: str, *, root: bool = True, log_format: str = "text") -> None:
+    """The simulator's log level and format (`json`: one object per line); the Azure SDKs' per-call HTTP logs
+    (every Table poll) stay at WARNING."""
     if root:
         logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if log_format == "json":
+            from simulator.telemetry.requestlog import JsonFormatter
+
+            for handler in logging.getLogger().handlers:
+                handler.setFormatter(JsonFormatter())
     logging.getLogger("simulator").setLevel(level.upper())
     azure_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("azure").setLevel(azure_level)
     logging.getLogger("uvicorn.error").addFilter(QUIET_ABORTS)  # a dropped connection asked for is no error
+
+
+def image_urls_for(settings: Settings) -> ImageUrls:
+    """Where images answered as URLs live: a Blob container when storage is configured, else this process."""
+    store: ImageStore = MemoryImageStore()
+    if settings.storage_configured:
+        store = BlobImageStore.connect(
+            settings.image_container,
+            connection_string=settings.storage_connection_string,
+            account_url=settings.storage_account_url,
+        )
+    public_url = settings.public_url or (f"https://{settings.website_hostname}" if settings.website_hostname else None)
+    return ImageUrls(store, settings.image_url_ttl_seconds, public_url)
 
 
 def rate_limit_config(settings: Settings) -> RateLimitConfig:

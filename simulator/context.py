@@ -16,9 +16,20 @@ class Surface(enum.StrEnum):
     V1 = "v1"  # /openai/v1/... with the deployment in the body's `model`
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Upload:
+    """A file sent in a multipart/form-data request (audio to transcribe, an image to edit)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    sha256: str  # "" in generate mode, where nothing matches on it
+
+
 @dataclasses.dataclass(slots=True)
 class OpenAIRequest:
-    """One parsed inference request. `body` is the decoded JSON; `raw_body` the bytes as received."""
+    """One parsed inference request. `body` is the decoded JSON, or for a multipart request its form fields with
+    each file as `{filename, sha256, size}` (the bytes are in `files`); `raw_body` the bytes as received."""
 
     operation: Operation
     deployment: Deployment
@@ -31,8 +42,15 @@ class OpenAIRequest:
     raw_body: bytes
     api_version: str | None
     received_at: float  # time.monotonic() when the request arrived
-    # Filled in by the pipeline as it learns them; limits and latency read them.
+    request_id: str = ""  # the answer's apim-request-id / x-request-id
+    # Filled in by the pipeline as it learns them; limits, latency and telemetry read them.
     prompt_tokens: int | None = None
+    added_latency: float = 0.0  # seconds of modelled latency and fault delay added to a whole answer
+    injected_fault: bool = False  # a fault rule chose the error answer
+    files: Mapping[str, Upload] = dataclasses.field(default_factory=dict)
+    # Media work the latency model charges for: seconds of audio heard or spoken, images drawn.
+    audio_seconds: float = 0.0
+    images: int = 0
 
     @property
     def model(self) -> ModelSpec:

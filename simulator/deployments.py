@@ -2,8 +2,9 @@
 
 The file keeps the predecessor's shape so its users' files still load:
 `{"name": {"model": "gpt-4o", "tokensPerMinute": 30000, "embeddingSize": 1536}}`, plus
-`requestsPerMinute`, `type` (`standard` | `provisioned`), `ptu`, and for reasoning models `reasoningEffort` (the
-default effort) and `reasoningTokens` (effort → [min, max] hidden tokens; simulator.reasoning).
+`requestsPerMinute`, `imagesPerMinute` (image models), `type` (`standard` | `provisioned`), `ptu`, and for
+reasoning models `reasoningEffort` (the default effort) and `reasoningTokens` (effort → [min, max] hidden tokens;
+simulator.reasoning).
 """
 
 from __future__ import annotations
@@ -36,16 +37,19 @@ class Deployment:
     model: ModelSpec
     tokens_per_minute: int | None = None
     requests_per_minute: int | None = None
+    images_per_minute: int | None = None
     embedding_size: int | None = None
     type: DeploymentType = DeploymentType.STANDARD
     ptu: int | None = None
     defined: bool = True
     reasoning: reasoning.ReasoningOverride | None = None
+    # How the deployment's model reasons (None: it does not), overrides applied: made once, read per request.
+    reasoning_profile: reasoning.ReasoningProfile | None = dataclasses.field(
+        init=False, repr=False, compare=False, default=None
+    )
 
-    @property
-    def reasoning_profile(self) -> reasoning.ReasoningProfile | None:
-        """How the deployment's model reasons (None: it does not), with the deployment's overrides."""
-        return reasoning.profile_for(self.model, self.reasoning) if self.model.reasoning else None
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reasoning_profile", reasoning.profile_for(self.model, self.reasoning))
 
     @property
     def embedding_dimensions(self) -> int:
@@ -57,6 +61,7 @@ class Deployment:
         for key, value in (
             ("tokensPerMinute", self.tokens_per_minute),
             ("requestsPerMinute", self.requests_per_minute),
+            ("imagesPerMinute", self.images_per_minute),
             ("embeddingSize", self.embedding_size),
             ("ptu", self.ptu),
         ):
@@ -70,6 +75,7 @@ class Deployment:
 _FIELDS = {
     "tokensPerMinute": "tokens_per_minute",
     "requestsPerMinute": "requests_per_minute",
+    "imagesPerMinute": "images_per_minute",
     "embeddingSize": "embedding_size",
     "ptu": "ptu",
 }
@@ -144,6 +150,11 @@ class Deployments:
             Operation.CHAT_COMPLETIONS: find_model(default_chat_model),
             Operation.COMPLETIONS: find_model("gpt-35-turbo-instruct"),
             Operation.EMBEDDINGS: find_model(default_embedding_model),
+            Operation.TRANSCRIPTIONS: find_model("whisper"),
+            Operation.TRANSLATIONS: find_model("whisper"),
+            Operation.SPEECH: find_model("tts"),
+            Operation.IMAGE_GENERATIONS: find_model("dall-e-3"),
+            Operation.IMAGE_EDITS: find_model("gpt-image-1"),
         }
         self._undefined = lru_cache(maxsize=4096)(self._make_undefined)
 

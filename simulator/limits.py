@@ -145,10 +145,17 @@ def too_many_streams(limit: int) -> OpenAIError:
 
 
 def hold_until_sent(reply: Reply, release: Callable[[], None]) -> Reply:
-    """Keep a stream's slot until its last byte is sent or its client leaves (the response calls `on_close`); an
-    answer written at once (a whole answer, an unpaced generated stream) gives it back now."""
-    if isinstance(reply, StreamReply) and reply.source is not None:
-        reply.on_close = release
-    else:
+    """Keep a stream's slot until the response has sent its last byte or its client has left (the response calls
+    `closed` then, telemetry's hook included); an answer that is not a stream gives it back now."""
+    if not isinstance(reply, StreamReply):
         release()
+        return reply
+    measured = reply.closed
+
+    def closed(first_write: float | None, end: float) -> None:
+        release()
+        if measured is not None:
+            measured(first_write, end)
+
+    reply.closed = closed
     return reply

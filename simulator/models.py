@@ -19,6 +19,7 @@ class ModelKind(enum.StrEnum):
     COMPLETION = "completion"
     EMBEDDING = "embedding"
     TRANSCRIPTION = "transcription"
+    SPEECH = "speech"
     IMAGE = "image"
 
 
@@ -28,25 +29,42 @@ class Operation(enum.StrEnum):
     CHAT_COMPLETIONS = "ChatCompletions_Create"
     COMPLETIONS = "Completions_Create"
     EMBEDDINGS = "Embeddings_Create"
+    TRANSCRIPTIONS = "Transcriptions_Create"
+    TRANSLATIONS = "Translations_Create"
+    SPEECH = "Speech_Create"
+    IMAGE_GENERATIONS = "ImageGenerations_Create"
+    IMAGE_EDITS = "ImageEdits_Create"
 
     @property
     def noun(self) -> str:
         """How AOAI names the operation in `OperationNotSupported` messages."""
         return _NOUNS[self]
 
+    @property
+    def multipart(self) -> bool:
+        """Whether the request is multipart/form-data (an uploaded file) rather than JSON."""
+        return self in _MULTIPART
+
 
 _NOUNS = {
     Operation.CHAT_COMPLETIONS: "chatCompletion",
     Operation.COMPLETIONS: "completion",
     Operation.EMBEDDINGS: "embeddings",
+    Operation.TRANSCRIPTIONS: "transcription",
+    Operation.TRANSLATIONS: "translation",
+    Operation.SPEECH: "speech",
+    Operation.IMAGE_GENERATIONS: "imageGeneration",
+    Operation.IMAGE_EDITS: "imageEdit",
 }
+_MULTIPART = frozenset({Operation.TRANSCRIPTIONS, Operation.TRANSLATIONS, Operation.IMAGE_EDITS})
 
 _OPERATIONS = {
     ModelKind.CHAT: frozenset({Operation.CHAT_COMPLETIONS}),
     ModelKind.COMPLETION: frozenset({Operation.COMPLETIONS}),
     ModelKind.EMBEDDING: frozenset({Operation.EMBEDDINGS}),
-    ModelKind.TRANSCRIPTION: frozenset(),
-    ModelKind.IMAGE: frozenset(),
+    ModelKind.TRANSCRIPTION: frozenset({Operation.TRANSCRIPTIONS, Operation.TRANSLATIONS}),
+    ModelKind.SPEECH: frozenset({Operation.SPEECH}),
+    ModelKind.IMAGE: frozenset({Operation.IMAGE_GENERATIONS, Operation.IMAGE_EDITS}),
 }
 
 
@@ -72,10 +90,12 @@ class ModelSpec:
     # Provisioned deployments: input tokens per minute per PTU, and how many input tokens an output counts as.
     ptu_input_tpm: int | None = None
     output_token_weight: float = 4.0
+    # Operations of its kind that this model does not serve (gpt-4o-transcribe does not translate).
+    excluded_operations: frozenset[Operation] = frozenset()
 
     @property
     def operations(self) -> frozenset[Operation]:
-        return _OPERATIONS[self.kind]
+        return _OPERATIONS[self.kind] - self.excluded_operations
 
     def supports(self, operation: Operation) -> bool:
         return operation in self.operations
@@ -102,6 +122,10 @@ def _embedding(name: str, dimensions: int, *, variable: bool) -> ModelSpec:
         embedding_dimensions=dimensions,
         supports_dimensions=variable,
     )
+
+
+def _media(name: str, kind: ModelKind, **kwargs: object) -> ModelSpec:
+    return ModelSpec(name, kind, max_output_tokens=0, default_token_cost=0, **kwargs)  # type: ignore[arg-type]
 
 
 CATALOGUE: tuple[ModelSpec, ...] = (
@@ -147,9 +171,19 @@ CATALOGUE: tuple[ModelSpec, ...] = (
     _embedding("text-embedding-ada-002", 1536, variable=False),
     _embedding("text-embedding-3-small", 1536, variable=True),
     _embedding("text-embedding-3-large", 3072, variable=True),
-    ModelSpec("whisper", ModelKind.TRANSCRIPTION, encoding="cl100k_base", max_output_tokens=0),
-    ModelSpec("dall-e-3", ModelKind.IMAGE, encoding="cl100k_base", max_output_tokens=0),
-    ModelSpec("gpt-image-1", ModelKind.IMAGE, max_output_tokens=0),
+    _media("whisper", ModelKind.TRANSCRIPTION, encoding="cl100k_base"),
+    # The gpt-4o transcribers answer json or text only, count tokens rather than seconds, and can stream.
+    _media("gpt-4o-transcribe", ModelKind.TRANSCRIPTION, excluded_operations=frozenset({Operation.TRANSLATIONS})),
+    _media("gpt-4o-mini-transcribe", ModelKind.TRANSCRIPTION, excluded_operations=frozenset({Operation.TRANSLATIONS})),
+    # Azure names the OpenAI text-to-speech models tts and tts-hd; both spellings are catalogued.
+    _media("tts", ModelKind.SPEECH),
+    _media("tts-hd", ModelKind.SPEECH),
+    _media("tts-1", ModelKind.SPEECH),
+    _media("tts-1-hd", ModelKind.SPEECH),
+    _media("gpt-4o-mini-tts", ModelKind.SPEECH),
+    _media("dall-e-3", ModelKind.IMAGE, encoding="cl100k_base", excluded_operations=frozenset({Operation.IMAGE_EDITS})),
+    _media("gpt-image-1", ModelKind.IMAGE),
+    _media("gpt-image-1-mini", ModelKind.IMAGE),
 )
 
 _BY_NAME = {spec.name: spec for spec in CATALOGUE}

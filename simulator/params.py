@@ -71,7 +71,9 @@ def present(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
-def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
+def parse_chat(body: Mapping[str, Any], model: ModelSpec, *, reasoning_effort: str | None = None) -> ChatParams:
+    """`reasoning_effort`: the effort the chat generator validated for a reasoning deployment (its profile
+    is the deployment's, which this module does not see)."""
     body = present(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -88,7 +90,8 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec) -> ChatParams:
         stream=stream,
         include_usage=_include_usage(body, stream),
         seed=_optional_int(body, "seed"),
-        logprobs=_chat_logprobs(body),
+        logprobs=_chat_logprobs(body) if "logprobs" in body or "top_logprobs" in body else None,
+        reasoning_effort=reasoning_effort,
     )
 
 
@@ -184,9 +187,11 @@ def _check_message(index: int, message: Any) -> None:
 
 
 def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
-    for name in names:
-        value = _bounded_int(body, name, 1)
+    for name in names:  # on every chat request: `_optional_int` inline rather than through `_bounded_int`
+        value = _optional_int(body, name)
         if value is not None:
+            if value < 1:
+                raise _below_minimum(name, 1, value)
             return value
     return None
 
@@ -206,23 +211,27 @@ def _chat_logprobs(body: Mapping[str, Any]) -> int | None:
     return top or 0
 
 
-def _bounded_int(body: Mapping[str, Any], name: str, low: int, high: int | None = None) -> int | None:
+def _bounded_int(body: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     value = _optional_int(body, name)
     if value is None:
         return None
     if value < low:
-        raise errors.invalid_request(
-            f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but got {value} instead.",
-            name,
-            "integer_below_min_value",
-        )
-    if high is not None and value > high:
+        raise _below_minimum(name, low, value)
+    if value > high:
         raise errors.invalid_request(
             f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",
             name,
             "integer_above_max_value",
         )
     return value
+
+
+def _below_minimum(name: str, low: int, value: int) -> OpenAIError:
+    return errors.invalid_request(
+        f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but got {value} instead.",
+        name,
+        "integer_below_min_value",
+    )
 
 
 def _n(body: Mapping[str, Any]) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import random
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -108,7 +107,6 @@ def family_of(model_name: str) -> str:
     return _FALLBACK
 
 
-@functools.lru_cache(maxsize=1024)
 def profile_for(model: ModelSpec, override: ReasoningOverride | None = None) -> ReasoningProfile | None:
     """The profile a deployment of `model` reasons by; None when the model does not reason."""
     if not model.reasoning:
@@ -231,6 +229,17 @@ _TITLES = (
     "Drafting a response",
     "Reviewing constraints",
 )
+
+
+def requested_summary(value: Any, param: str = "reasoning.summary") -> str | None:
+    """The summary a Responses request asks for (None: none), refused with the service's wording."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid_type(param, "a string", value)
+    if value not in SUMMARIES:
+        raise invalid_value(param, value, SUMMARIES)
+    return value
 
 
 def summary_texts(rng: random.Random, summary: str, reasoning_tokens: int) -> list[str]:

@@ -149,7 +149,9 @@ class StreamReply:
     status: int = 200
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     usage: Usage | None = None
-    on_close: Callable[[], None] | None = None  # called once the response is over, sent in full or not
+    # Told once the stream has ended (sent, or the client left): the `time.monotonic()` of its first write
+    # (None: nothing was written) and of its end. Telemetry measures streams through it.
+    closed: Callable[[float | None, float], None] | None = None
 
 
 Reply = JsonReply | StreamReply

@@ -124,8 +124,9 @@ class Settings:
     azure_openai_key: str | None = setting(
         "AZURE_OPENAI_KEY", "Key for `AZURE_OPENAI_ENDPOINT`; unset: Entra ID (DefaultAzureCredential).", secret=True
     )
-    extension_path: Path | None = setting(
-        "EXTENSION_PATH", "Python file or package whose `initialize(simulator)` adds generators or limits."
+    extension_path: str | None = setting(
+        "EXTENSION_PATH",
+        "Python files or package folders, comma-separated, each with `initialize(simulator)` (docs/extending.md).",
     )
     log_level: str = setting("LOG_LEVEL", "Python log level: DEBUG, INFO, WARNING, ERROR.", "INFO")
 
@@ -226,7 +227,7 @@ class Settings:
         "RATE_LIMIT_FAILURE_MODE", "While Table Storage fails: `open` (serve, count) or `closed` (503).", "open"
     )
     rate_limit_store_timeout_seconds: float = setting(
-        "RATE_LIMIT_STORE_TIMEOUT_SECONDS", "Longest a request waits for the rate-limit store.", 0.5
+        "RATE_LIMIT_STORE_TIMEOUT_SECONDS", "Longest one round trip to the rate-limit store may take.", 5.0
     )
     rate_limit_retry_seconds: float = setting(
         "RATE_LIMIT_RETRY_SECONDS", "How long a failed rate-limit store is left alone before it is tried again.", 2.0
@@ -269,6 +270,57 @@ class Settings:
         "RECORDING_UPSTREAM_TIMEOUT_SECONDS", "Longest upstream silence in record mode before a 504.", 120.0
     )
 
+    # Telemetry (docs/observability.md).
+    applicationinsights_connection_string: str | None = setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "Export metrics, request traces and logs to Application Insights (Entra ID when "
+        "`APPLICATIONINSIGHTS_AUTHENTICATION_STRING` says `Authorization=AAD`).",
+    )
+    otlp_endpoint: str | None = setting(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "Export metrics and request traces over OTLP/HTTP to this collector; the other `OTEL_*` variables apply.",
+    )
+    metrics_prometheus: bool = setting(
+        "SIMULATOR_METRICS_PROMETHEUS", "Serve the metrics as Prometheus text at `GET /++/metrics` (key needed).", False
+    )
+    traces_per_second: float = setting(
+        "SIMULATOR_TRACES_PER_SECOND",
+        "Most request spans exported per second per instance (a span costs a quarter of a chat request); 0: none.",
+        10.0,
+    )
+    log_format: str = setting("LOG_FORMAT", "`text`, or `json` for one JSON object per line.", "text")
+    request_log_level: str = setting(
+        "SIMULATOR_REQUEST_LOG_LEVEL",
+        "Level of the one line logged per request (written when `LOG_LEVEL` lets it through).",
+        "DEBUG",
+    )
+    request_log_prompts: bool = setting(
+        "SIMULATOR_REQUEST_LOG_PROMPTS", "Include the prompt (messages, prompt or input) in each request line.", False
+    )
+    stats_table: str = setting(
+        "STATS_TABLE", "Table where each instance publishes its `/++/stats` summary (with storage).", "simulatorstats"
+    )
+    stats_publish_seconds: float = setting(
+        "SIMULATOR_STATS_PUBLISH_SECONDS", "How often each instance publishes its summary to `STATS_TABLE`.", 5.0
+    )
+    # Images answered as URLs (docs/audio-images.md): served by the simulator, from Blob Storage when configured.
+    image_url_ttl_seconds: float = setting(
+        "SIMULATOR_IMAGE_URL_TTL_SECONDS", "How long an image URL answers before it gives 404.", 86400.0
+    )
+    image_container: str = setting(
+        "SIMULATOR_IMAGE_CONTAINER", "Blob container holding images answered as URLs (with storage).", "images"
+    )
+    public_url: str | None = setting(
+        "SIMULATOR_PUBLIC_URL",
+        "Base URL clients reach the simulator at, for image URLs; unset: `https://$WEBSITE_HOSTNAME` on Azure, else "
+        "the request's Host and X-Forwarded-Proto headers.",
+    )
+    website_hostname: str | None = setting(
+        "WEBSITE_HOSTNAME",
+        "Set by Azure Functions (the app's default host name), never by hand: the base of image URLs there, where "
+        "requests reach the Python worker through the Functions host under another Host header.",
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read every field from `environ` (default `os.environ`); empty values count as unset."""
@@ -288,9 +340,18 @@ class Settings:
         for field in dataclasses.fields(self):
             if field.name in _POSITIVE and getattr(self, field.name) <= 0:
                 raise SettingsError(f"{field.metadata['env']} must be positive")
+        if self.image_url_ttl_seconds <= 0:
+            raise SettingsError("SIMULATOR_IMAGE_URL_TTL_SECONDS must be a positive number of seconds")
         parse_token_range(self.completion_tokens)
-        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {self.log_level!r}")
+        for env, level in (("LOG_LEVEL", self.log_level), ("SIMULATOR_REQUEST_LOG_LEVEL", self.request_log_level)):
+            if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+                raise SettingsError(f"{env} must be DEBUG, INFO, WARNING or ERROR, not {level!r}")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.traces_per_second < 0:
+            raise SettingsError("SIMULATOR_TRACES_PER_SECOND must be 0 or more")
+        if self.stats_publish_seconds <= 0:
+            raise SettingsError("SIMULATOR_STATS_PUBLISH_SECONDS must be positive")
         if self.mode is Mode.RECORD and not self.azure_openai_endpoint:
             raise SettingsError("SIMULATOR_MODE=record needs AZURE_OPENAI_ENDPOINT")
         for env, value in (

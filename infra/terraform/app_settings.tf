@@ -79,7 +79,7 @@ locals {
     RATE_LIMIT_LEASE_FRACTION        = ""
     RATE_LIMIT_LEASE_SECONDS         = "1.0"
     RATE_LIMIT_FAILURE_MODE          = "open"
-    RATE_LIMIT_STORE_TIMEOUT_SECONDS = "0.5"
+    RATE_LIMIT_STORE_TIMEOUT_SECONDS = "5.0"
     RATE_LIMIT_RETRY_SECONDS         = "2.0"
     SIMULATOR_REGION                 = "East US"
 
@@ -94,6 +94,17 @@ locals {
     RECORDING_RECORD_FAILURES          = "false"
     RECORDING_REFRESH_SECONDS          = "5.0"
     RECORDING_UPSTREAM_TIMEOUT_SECONDS = "120.0"
+
+    # Telemetry (docs/observability.md). Application Insights is wired through site_config.
+    OTEL_EXPORTER_OTLP_ENDPOINT     = ""
+    SIMULATOR_TRACES_PER_SECOND     = "10.0"
+    SIMULATOR_METRICS_PROMETHEUS    = "false"
+    LOG_FORMAT                      = "text"
+    SIMULATOR_REQUEST_LOG_LEVEL     = "DEBUG"
+    SIMULATOR_REQUEST_LOG_PROMPTS   = "false"
+    SIMULATOR_STATS_PUBLISH_SECONDS = "5.0"
+    SIMULATOR_IMAGE_URL_TTL_SECONDS = "86400.0"
+    SIMULATOR_PUBLIC_URL            = ""
   }
 
   # Simulator settings wired to variables and to the resources above; var.simulator_settings cannot
@@ -107,8 +118,10 @@ locals {
     AZURE_STORAGE_ACCOUNT_URL = azurerm_storage_account.this.primary_blob_endpoint
     AZURE_STORAGE_TABLE_URL   = azurerm_storage_account.this.primary_table_endpoint
     RECORDING_CONTAINER       = azurerm_storage_container.recordings.name
+    SIMULATOR_IMAGE_CONTAINER = azurerm_storage_container.images.name
     RUNTIME_CONFIG_TABLE      = azurerm_storage_table.this["runtime_config"].name
     RATE_LIMIT_TABLE          = azurerm_storage_table.this["rate_limits"].name
+    STATS_TABLE               = azurerm_storage_table.this["stats"].name
   }
 
   simulator_settings = merge(local.simulator_defaults, var.simulator_settings, local.simulator_wired)

@@ -43,3 +43,13 @@ output "application_insights_name" {
   description = "Application Insights resource that receives the app's telemetry."
   value       = azurerm_application_insights.this.name
 }
+
+output "dashboard_url" {
+  description = "The simulator's live dashboard (it asks for the API key)."
+  value       = "https://${azurerm_function_app_flex_consumption.this.default_hostname}/++/dashboard"
+}
+
+output "workbook_id" {
+  description = "The Azure Monitor workbook with the same charts, on the Application Insights resource."
+  value       = azurerm_application_insights_workbook.simulator.id
+}

@@ -33,6 +33,12 @@ resource "azurerm_storage_container" "recordings" {
   container_access_type = "private"
 }
 
+resource "azurerm_storage_container" "images" {
+  name                  = var.images_container_name
+  storage_account_id    = azurerm_storage_account.this.id
+  container_access_type = "private"
+}
+
 resource "azurerm_storage_table" "this" {
   for_each = var.table_names
 

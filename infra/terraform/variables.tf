@@ -112,13 +112,25 @@ variable "recordings_container_name" {
   }
 }
 
+variable "images_container_name" {
+  type        = string
+  default     = "images"
+  description = "Blob container of images answered as URLs (SIMULATOR_IMAGE_CONTAINER), so every instance serves them."
+
+  validation {
+    condition     = can(regex("^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$", var.images_container_name))
+    error_message = "images_container_name must be a valid blob container name (3-63 lowercase letters, digits, single hyphens)."
+  }
+}
+
 variable "table_names" {
   type = map(string)
   default = {
     rate_limits    = "ratelimits"
     runtime_config = "runtimeconfig"
+    stats          = "simulatorstats"
   }
-  description = "Tables to create, by purpose: rate_limits (limit state shared by all instances), runtime_config (changes made through /++/config)."
+  description = "Tables to create, by purpose: rate_limits (limit state shared by all instances), runtime_config (changes made through /++/config), stats (each instance's /++/stats summary)."
 
   validation {
     condition     = alltrue([for table in values(var.table_names) : can(regex("^[A-Za-z][A-Za-z0-9]{2,62}$", table))])
@@ -260,8 +272,8 @@ variable "simulator_settings" {
   validation {
     condition = length(setintersection(keys(var.simulator_settings), [
       "SIMULATOR_MODE", "SIMULATOR_API_KEY", "SIMULATOR_ADMIN_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_KEY",
-      "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_TABLE_URL", "AZURE_STORAGE_CONNECTION_STRING", "RECORDING_CONTAINER",
-      "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE",
+      "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_TABLE_URL", "AZURE_STORAGE_CONNECTION_STRING", "RECORDING_CONTAINER", "SIMULATOR_IMAGE_CONTAINER", "WEBSITE_HOSTNAME",
+      "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE", "STATS_TABLE",
     ])) == 0
     error_message = "simulator_settings cannot set SIMULATOR_MODE, SIMULATOR_API_KEY, AZURE_OPENAI_* or storage settings: use their own variables (storage is wired to the resources Terraform creates; shared keys are disabled)."
   }

@@ -8,7 +8,6 @@ not allowed and `*` is safe to answer. A preflight is answered without a key: br
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,22 +40,29 @@ class CorsPolicy:
         ]
 
 
-async def with_cors(setting: str, request: Request, answer: Callable[[], Awaitable[Response]]) -> Response:
-    """`answer()` with CORS headers when the request comes from an allowed origin; a preflight answered here."""
+def preflight(setting: str, request: Request) -> Response | None:
+    """The answer to an allowed origin's preflight (`OPTIONS` with `access-control-request-method`), or None."""
+    if request.method != "OPTIONS":
+        return None
     headers = header_map(request)
     origin = headers.get("origin")
     policy = CorsPolicy.parse(setting)
-    if origin is None or not policy.allows(origin):
-        return await answer()
-    if request.method == "OPTIONS" and "access-control-request-method" in headers:
-        preflight = Response(status_code=204)
-        preflight.raw_headers += [
-            *policy.headers(origin),
-            (b"access-control-allow-methods", headers["access-control-request-method"].encode("latin-1")),
-            (b"access-control-allow-headers", headers.get("access-control-request-headers", "*").encode("latin-1")),
-            (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
-        ]
-        return preflight
-    response = await answer()
-    response.raw_headers += policy.headers(origin)
+    if origin is None or "access-control-request-method" not in headers or not policy.allows(origin):
+        return None
+    response = Response(status_code=204)
+    response.raw_headers += [
+        *policy.headers(origin),
+        (b"access-control-allow-methods", headers["access-control-request-method"].encode("latin-1")),
+        (b"access-control-allow-headers", headers.get("access-control-request-headers", "*").encode("latin-1")),
+        (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
+    ]
+    return response
+
+
+def allow(setting: str, request: Request, response: Response) -> Response:
+    """`response` with CORS headers when the request comes from an allowed origin."""
+    origin = header_map(request).get("origin")
+    policy = CorsPolicy.parse(setting)
+    if origin is not None and policy.allows(origin):
+        response.raw_headers += policy.headers(origin)
     return response

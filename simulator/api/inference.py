@@ -12,11 +12,13 @@ from starlette.responses import Response
 
 from simulator import errors, jsonenc
 from simulator.api.dispatch import Endpoint
+from simulator.api.forms import Files, parse_form
 from simulator.api.headers import header_map
-from simulator.api.responses import common_headers, reply_response
+from simulator.api.responses import common_headers, reply_response, request_id_of
 from simulator.app import Simulator
 from simulator.context import OpenAIRequest, Surface
 from simulator.models import Operation
+from simulator.settings import Mode
 
 API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 V1_API_VERSIONS = {"v1", "preview", "latest"}
@@ -26,7 +28,12 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
     async def endpoint(simulator: Simulator, request: Request, raw_body: bytes) -> Response:
         received_at = time.monotonic()
         api_version = _api_version(request, surface)
-        body = _json_object(raw_body)
+        files: Files = {}
+        if operation.multipart:
+            content_type = header_map(request).get("content-type", "")
+            body, files = parse_form(raw_body, content_type, digests=simulator.config.mode is not Mode.GENERATE)
+        else:
+            body = _json_object(raw_body)
         name = request.path_params.get("deployment") if surface is Surface.CLASSIC else _model_field(body)
         deployment = simulator.deployments.resolve(name, operation)
         if not deployment.model.supports(operation):
@@ -43,12 +50,15 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
             raw_body=raw_body,
             api_version=api_version,
             received_at=received_at,
+            request_id=request_id_of(request),
+            files=files,
         )
         reply = await simulator.answer(parsed)
         headers = common_headers(request, simulator.settings.region)
         headers["x-ms-deployment-name"] = deployment.name
         return reply_response(reply, headers)
 
+    endpoint.accepts_uploads = operation.multipart  # type: ignore[attr-defined]  # read by dispatch
     return endpoint
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Coroutine, Mapping
 from typing import Any
 
@@ -22,12 +23,24 @@ JSON = "application/json"
 
 
 def common_headers(request: HTTPConnection, region: str) -> dict[str, str]:
-    request_id = _request_id()
+    request_id = request_id_of(request)
     headers = {"apim-request-id": request_id, "x-request-id": request_id, "x-ms-region": region}
     client_id = header_map(request).get("x-ms-client-request-id")
     if client_id:
         headers["x-ms-client-request-id"] = client_id
     return headers
+
+
+def request_id_of(request: HTTPConnection) -> str:
+    """The request's id (`apim-request-id`), made once: its answer, an error answer and telemetry share it."""
+    scope = request.scope
+    found = scope.get(_REQUEST_ID_KEY)
+    if found is None:
+        found = scope[_REQUEST_ID_KEY] = _request_id()
+    return found
+
+
+_REQUEST_ID_KEY = "aoai.request_id"
 
 
 def _request_id() -> str:
@@ -90,7 +103,7 @@ class EventStreamResponse(StreamingResponse):
         self.background = None
         self.whole = reply.events.join() if reply.source is None and reply.events is not None else b""
         self.source = reply.source
-        self.on_close = reply.on_close
+        self.closed = reply.closed
         self.raw_headers = encode_headers(headers, _SSE_BYTES, None)
 
     @property  # type: ignore[override]
@@ -99,23 +112,26 @@ class EventStreamResponse(StreamingResponse):
         return self.source if self.source is not None else _once(self.whole)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.on_close is None:
-            return await self._send(receive, send)
         try:
-            await self._send(receive, send)
-        finally:
-            self.on_close()
-
-    async def _send(self, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        except BaseException:  # the client left before a byte: the stream is over all the same
+            if self.closed is not None:
+                self.closed(None, time.monotonic())
+            raise
         source = self.source
         if source is None:
-            await send({"type": "http.response.body", "body": self.whole, "more_body": False})
+            sent_at = time.monotonic()
+            try:
+                await send({"type": "http.response.body", "body": self.whole, "more_body": False})
+            finally:
+                if self.closed is not None:
+                    self.closed(sent_at, time.monotonic())
             return
         left = asyncio.ensure_future(_disconnect(receive))
+        first_write: list[float] = []  # when the first bytes went out, for telemetry's time to first token
         try:
             if isinstance(source, PacedEvents) and source.deliverable:
-                delivery = source.pacer.deliver(source, _eager_writer(send))
+                delivery = source.pacer.deliver(source, _eager_writer(send, first_write))
                 left.add_done_callback(lambda _: delivery.stop())
                 try:
                     await delivery.finished
@@ -125,19 +141,26 @@ class EventStreamResponse(StreamingResponse):
                 async for chunk in source:
                     if left.done():
                         return
+                    if not first_write:
+                        first_write.append(time.monotonic())
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             if not left.done():
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             left.cancel()
             await source.aclose()  # type: ignore[attr-defined]  # settles usage even when the client left
+            if self.closed is not None:
+                self.closed(first_write[0] if first_write else None, time.monotonic())
 
 
-def _eager_writer(send: Send) -> Write:
+def _eager_writer(send: Send, first_write: list[float]) -> Write:
     """Writes from a timer callback: runs the server's `send` at once, as it finishes without waiting unless
-    the connection is paused for a slow reader; then the rest of it runs as a task."""
+    the connection is paused for a slow reader; then the rest of it runs as a task. The time of the first
+    write is appended to `first_write`."""
 
     def write(data: bytes) -> Awaitable[object] | None:
+        if not first_write:
+            first_write.append(time.monotonic())
         step = send({"type": "http.response.body", "body": data, "more_body": True})
         try:
             waiting = step.send(None)  # type: ignore[attr-defined]

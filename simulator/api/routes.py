@@ -7,7 +7,7 @@ import dataclasses
 from simulator.api import admin
 from simulator.api.dispatch import Endpoint
 from simulator.api.inference import inference
-from simulator.api.service import health, list_models, not_found
+from simulator.api.service import health, image_file, list_models, not_found
 from simulator.context import Surface
 from simulator.models import Operation
 
@@ -42,9 +42,26 @@ ROUTES: tuple[Route, ...] = (
     _post("v1_chat_completions", f"{V1}/chat/completions", Operation.CHAT_COMPLETIONS, Surface.V1),
     _post("v1_completions", f"{V1}/completions", Operation.COMPLETIONS, Surface.V1),
     _post("v1_embeddings", f"{V1}/embeddings", Operation.EMBEDDINGS, Surface.V1),
+    *(
+        _post(f"{prefix}{name}", f"{base}/{path}", operation, surface)
+        for prefix, base, surface in (("", CLASSIC, Surface.CLASSIC), ("v1_", V1, Surface.V1))
+        for name, path, operation in (
+            ("audio_transcriptions", "audio/transcriptions", Operation.TRANSCRIPTIONS),
+            ("audio_translations", "audio/translations", Operation.TRANSLATIONS),
+            ("audio_speech", "audio/speech", Operation.SPEECH),
+            ("image_generations", "images/generations", Operation.IMAGE_GENERATIONS),
+            ("image_edits", "images/edits", Operation.IMAGE_EDITS),
+        )
+    ),
     Route("v1_models", f"{V1}/models", frozenset({"GET"}), list_models),
     Route("config", "/++/config", frozenset({"GET", "PATCH"}), admin.config),
     Route("recordings_save", "/++/recordings/save", frozenset({"POST"}), admin.save_recordings),
+    Route("stats", "/++/stats", frozenset({"GET"}), admin.stats),
+    Route("metrics", "/++/metrics", frozenset({"GET"}), admin.metrics),
+    Route("dashboard", "/++/dashboard", frozenset({"GET"}), admin.dashboard, auth=False),
+    Route("dashboard_asset", "/++/dashboard/{asset}", frozenset({"GET"}), admin.dashboard, auth=False),
+    # Image URLs work without a key, as AOAI's signed blob URLs do: the unguessable name is the secret.
+    Route("image_file", "/++/images/{name}", frozenset({"GET", "HEAD"}), image_file, auth=False),
     Route("health", "/", frozenset({"GET", "HEAD"}), health, auth=False),
     # Last: everything else gets AOAI's 404 rather than the framework's.
     Route("not_found", "/{path:path}", frozenset(ALL_METHODS), not_found, auth=False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from simulator.context import OpenAIRequest
@@ -10,6 +11,10 @@ from simulator.generators.base import GenerationSettings
 from simulator.generators.chat import ChatGenerator
 from simulator.generators.completions import CompletionGenerator
 from simulator.generators.embeddings import EmbeddingGenerator
+from simulator.generators.images import ImageGenerator
+from simulator.generators.speech import SpeechGenerator
+from simulator.generators.transcriptions import TranscriptionGenerator
+from simulator.media.image_urls import ImageUrls
 from simulator.models import Operation
 from simulator.replies import Reply
 
@@ -20,10 +25,19 @@ class Generator(Protocol):
     def parse(self, request: OpenAIRequest) -> Any:
         """Validate the body (raising `OpenAIError`), set `request.prompt_tokens`, return typed params."""
 
-    def generate(self, request: OpenAIRequest, params: Any, rng: random.Random) -> Reply:
-        """The answer, with its `usage`."""
+    def generate(self, request: OpenAIRequest, params: Any, rng: random.Random) -> Reply | Awaitable[Reply]:
+        """The answer, with its `usage`; media generators, which encode or store files, answer asynchronously."""
 
 
-def default_generators(settings: GenerationSettings) -> dict[Operation, Generator]:
-    generators: list[Generator] = [ChatGenerator(settings), CompletionGenerator(settings), EmbeddingGenerator()]
+def default_generators(settings: GenerationSettings, image_urls: ImageUrls) -> dict[Operation, Generator]:
+    generators: list[Generator] = [
+        ChatGenerator(settings),
+        CompletionGenerator(settings),
+        EmbeddingGenerator(),
+        TranscriptionGenerator(Operation.TRANSCRIPTIONS),
+        TranscriptionGenerator(Operation.TRANSLATIONS),
+        SpeechGenerator(),
+        ImageGenerator(Operation.IMAGE_GENERATIONS, image_urls, settings.clock),
+        ImageGenerator(Operation.IMAGE_EDITS, image_urls, settings.clock),
+    ]
     return {generator.operation: generator for generator in generators}

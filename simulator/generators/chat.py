@@ -67,7 +67,14 @@ class ChatGenerator:
 
     def parse(self, request: OpenAIRequest) -> ChatParams:
         body = request.body
-        params = parse_chat(body, request.model)
+        effort = None
+        profile = request.deployment.reasoning_profile
+        if profile is not None:
+            reasoning.check_sampling(body, profile, "chat")
+            effort = reasoning.requested_effort(body.get("reasoning_effort"), profile, "reasoning_effort")
+        elif "reasoning_effort" in body and body["reasoning_effort"] is not None:
+            raise reasoning.unsupported_parameter("reasoning_effort")
+        params = parse_chat(body, request.model, reasoning_effort=effort)
         parsed_tools = parse_tools(body)
         response_format = parse_response_format(body)
         encoding = request.model.encoding
@@ -77,13 +84,6 @@ class ChatGenerator:
             params = dataclasses.replace(params, tools=tuple(parsed_tools[0]), tool_choice=parsed_tools[1])
         if response_format is not None:
             params = dataclasses.replace(params, response_format=response_format)
-        profile = request.deployment.reasoning_profile
-        if profile is not None:
-            reasoning.check_sampling(body, profile, "chat")
-            effort = reasoning.requested_effort(body.get("reasoning_effort"), profile, "reasoning_effort")
-            params = dataclasses.replace(params, reasoning_effort=effort)
-        elif body.get("reasoning_effort") is not None:
-            raise reasoning.unsupported_parameter("reasoning_effort")
         request.prompt_tokens = prompt_tokens
         param = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
         check_output_cap(params.max_tokens, request.model, param)
@@ -94,7 +94,17 @@ class ChatGenerator:
         cap = budget_cap(params.max_tokens, request.model, params.n, self.settings.max_generated_tokens)
         if cap != params.max_tokens:
             params = dataclasses.replace(params, max_tokens=cap)
-        answers = [self.answer(request, params, rng) for _ in range(params.n)]
+        if params.reasoning_effort is None and params.logprobs is None:  # the usual case: one call per choice
+            answers = [self.visible_answer(request.model, params, rng, params.max_tokens) for _ in range(params.n)]
+        else:
+            answers = [self.answer(request, params, rng) for _ in range(params.n)]
+        return self.render(request, params, answers, rng)
+
+    def render(
+        self, request: OpenAIRequest, params: ChatParams, answers: Sequence[Answer], rng: random.Random
+    ) -> Reply:
+        """The reply for `answers`, whole or streamed, with their usage: apart from `answer` so that an extension
+        can change what is said (simulator.extend) and still get AOAI's shapes and exact usage."""
         usage = Usage(
             request.prompt_tokens or 0,
             sum(answer.tokens for answer in answers),
@@ -136,17 +146,17 @@ class ChatGenerator:
         """One choice: a reasoning model's hidden thought first (it spends the cap before the answer does), then
         the visible answer within what is left, with its logprobs when asked for."""
         model = request.model
-        limit = output_limit(params.max_tokens, model)
+        cap = params.max_tokens
         thought = 0
         if params.reasoning_effort is not None:
             profile = request.deployment.reasoning_profile
             assert profile is not None  # parse() set the effort from it
-            thought, limit = reasoning.plan(profile, params.reasoning_effort, rng).within(limit)
-            if limit == 0:  # all thought: an empty answer cut short, as the service gives
+            thought, cap = reasoning.plan(profile, params.reasoning_effort, rng).within(output_limit(cap, model))
+            if cap == 0:  # all thought: an empty answer cut short, as the service gives
                 return Answer(
                     "length", thought, reasoning_tokens=thought, logprobs=None if params.logprobs is None else []
                 )
-        answer = self.visible_answer(model, params, rng, limit)
+        answer = self.visible_answer(model, params, rng, cap)
         if thought:
             answer.tokens += thought
             answer.reasoning_tokens = thought
@@ -154,18 +164,19 @@ class ChatGenerator:
             answer.logprobs = logprobs.chat_entries(answer.pieces, params.logprobs, rng)
         return answer
 
-    def visible_answer(self, model: ModelSpec, params: ChatParams, rng: random.Random, limit: int) -> Answer:
-        """Tool calls when the tool choice calls for them, else JSON or lorem text; at most `limit` tokens."""
+    def visible_answer(self, model: ModelSpec, params: ChatParams, rng: random.Random, cap: int | None) -> Answer:
+        """Tool calls when the tool choice calls for them, else JSON or lorem text; at most `cap` tokens (None:
+        the model's limit)."""
         if params.tool_choice is not None:
             after_tool = params.messages[-1].get("role") == "tool"
             calls = choose_tool_calls(
                 params.tools, params.tool_choice, rng, self.settings.tool_calls, after_tool=after_tool
             )
             if calls is not None:
-                return tool_call_answer(calls, limit, model.encoding)
+                return tool_call_answer(calls, output_limit(cap, model), model.encoding)
         if params.response_format is not None:
-            return json_answer(params.response_format, rng, limit, model.encoding)
-        length = choose_length(limit, model, rng, self.settings.completion_tokens)
+            return json_answer(params.response_format, rng, output_limit(cap, model), model.encoding)
+        length = choose_length(cap, model, rng, self.settings.completion_tokens)
         return Answer(length.finish_reason, length.tokens, lorem_pieces(length.tokens, rng))
 
 

@@ -20,6 +20,11 @@ OPERATION_KEYS: Mapping[str, Operation] = {
     "chat": Operation.CHAT_COMPLETIONS,
     "completions": Operation.COMPLETIONS,
     "embeddings": Operation.EMBEDDINGS,
+    "transcriptions": Operation.TRANSCRIPTIONS,
+    "translations": Operation.TRANSLATIONS,
+    "speech": Operation.SPEECH,
+    "images": Operation.IMAGE_GENERATIONS,
+    "imageEdits": Operation.IMAGE_EDITS,
 }
 _EMPTY: Mapping[str, ProfileOverride] = MappingProxyType({})
 
@@ -72,7 +77,9 @@ class LatencyConfig:
     operations: Mapping[str, ProfileOverride] = dataclasses.field(default_factory=lambda: _EMPTY)
     families: Mapping[str, ProfileOverride] = dataclasses.field(default_factory=lambda: _EMPTY)
     deployments: Mapping[str, ProfileOverride] = dataclasses.field(default_factory=lambda: _EMPTY)
-    translations: MeanStd = DEFAULT_TRANSLATIONS
+    # The predecessor's per-megabyte model of translations, when configured (its variable or this section): it
+    # then replaces the per-audio-second profile for translations. None: the profile decides.
+    translations: MeanStd | None = None
 
     @classmethod
     def from_settings(
@@ -109,13 +116,15 @@ class LatencyConfig:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "enabled": self.enabled,
             "operations": {key: value.to_json() for key, value in self.operations.items()},
             "families": {key: value.to_json() for key, value in self.families.items()},
             "deployments": {key: value.to_json() for key, value in self.deployments.items()},
-            "translations": {"msPerMegabyte": self.translations.mean_ms, "stdMs": self.translations.std_ms},
         }
+        if self.translations is not None:
+            document["translations"] = {"msPerMegabyte": self.translations.mean_ms, "stdMs": self.translations.std_ms}
+        return document
 
 
 def _overrides(where: str, document: Any) -> Mapping[str, ProfileOverride]:
@@ -126,9 +135,9 @@ def _overrides(where: str, document: Any) -> Mapping[str, ProfileOverride]:
     return MappingProxyType({name: parse_override(f"{where}.{name}", value) for name, value in document.items()})
 
 
-def _mean_std(where: str, document: Any) -> MeanStd:
+def _mean_std(where: str, document: Any) -> MeanStd | None:
     if document is None:
-        return DEFAULT_TRANSLATIONS
+        return None
     if not isinstance(document, Mapping) or set(document) - {"msPerMegabyte", "stdMs"}:
         raise SettingsError(f"{where}: expected {{'msPerMegabyte': number, 'stdMs': number}}")
     values = []

@@ -148,9 +148,16 @@ class LatencyModel:
     """Plans latency for requests. Cheap to build: rebuild it when the latency config changes, passing the
     same random source so a seeded run stays one deterministic sequence."""
 
-    def __init__(self, config: LatencyConfig, rng: random.Random) -> None:
+    def __init__(
+        self,
+        config: LatencyConfig,
+        rng: random.Random,
+        rules: Callable[[OpenAIRequest, LatencyProfile], LatencyProfile] | None = None,
+    ) -> None:
+        """`rules`: extensions' latency rules (simulator.extend), asked per request for the profile to use."""
         self.config = config
         self._rng = rng
+        self._rules = rules
         self._profiles: dict[tuple[str, str, Operation], LatencyProfile] = {}
 
     def profile(self, deployment: Deployment, operation: Operation) -> LatencyProfile:
@@ -173,6 +180,10 @@ class LatencyModel:
         ):
             if override is not None:
                 profile = override.apply(profile)
+        if operation is Operation.SPEECH:
+            # A speech stream's events count milliseconds of audio, paced like tokens: made at audio_second_ms each.
+            rate = 1_000_000 / profile.audio_second_ms if profile.audio_second_ms > 0 else None
+            profile = dataclasses.replace(profile, tokens_per_second=rate, token_std_ms=0.0, audio_second_ms=0.0)
         return profile
 
     def plan(
@@ -187,8 +198,14 @@ class LatencyModel:
         `reasoning_tokens` (part of `completion_tokens`, in no stream event) are thought before the first token."""
         if not self.config.enabled:
             return LatencyPlan.zero(len(chunk_tokens))
+        if request.operation is Operation.TRANSLATIONS and self.config.translations is not None:
+            whole = self.translation_seconds(sum(len(upload.data) for upload in request.files.get("file", ())))
+            return LatencyPlan(whole, whole)
         profile = self.profile(request.deployment, request.operation)
+        if self._rules is not None:
+            profile = self._rules(request, profile)
         prefill = profile.prefill_ms_per_token * (request.prompt_tokens or 0)
+        prefill += profile.audio_second_ms * request.audio_seconds + profile.image_ms * request.images
         ttft = draw(self._rng, profile.ttft_ms + prefill, profile.ttft_std_ms) / 1000.0
         if reasoning_tokens > 0:
             ttft += self._output(profile, reasoning_tokens, profile.reasoning_token_ms)
@@ -208,9 +225,9 @@ class LatencyModel:
         return draw(self._rng, tokens * token_ms, math.sqrt(tokens) * profile.token_std_ms) / 1000.0
 
     def translation_seconds(self, audio_bytes: int) -> float:
-        """Whole-request duration of an audio translation or transcription (the predecessor's model)."""
-        if not self.config.enabled:
-            return 0.0
+        """Whole-request duration of an audio translation by the predecessor's model, when it is configured."""
         spec = self.config.translations
+        if not self.config.enabled or spec is None:
+            return 0.0
         megabytes = audio_bytes / MEGABYTE
         return draw(self._rng, spec.mean_ms * megabytes, spec.std_ms * megabytes) / 1000.0

@@ -2,8 +2,10 @@
 
 A profile says: time to first token = `ttft_ms` + `prefill_ms_per_token` × prompt tokens (± `ttft_std_ms`),
 then one output token every 1/`tokens_per_second` s (± `token_std_ms` per token). Embeddings use the same
-shape with no output tokens: base + per input token. The defaults follow the public figures in DESIGN.md §4
-and are defaults, not measurements: every field can be overridden.
+shape with no output tokens: base + per input token. Media add their own work to the time to first token:
+`audio_second_ms` per second of uploaded audio (transcriptions, translations) and `image_ms` per image drawn;
+speech instead produces its audio at `audio_second_ms` per second of it, streamed as it is made. The defaults
+follow the public figures in DESIGN.md §4 and are defaults, not measurements: every field can be overridden.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class LatencyProfile:
     token_std_ms: float = 0.0
     # Release streamed text in bursts of at least this many tokens, as Azure's content filter does; 0: per chunk.
     burst_tokens: int = 0
+    # Audio: per second of audio heard (transcription) or spoken (speech); images: per image.
+    audio_second_ms: float = 0.0
+    image_ms: float = 0.0
     # Hidden reasoning tokens (simulator.reasoning) per second, spent before the first visible token; None: as
     # fast as visible tokens (`tokens_per_second`).
     reasoning_tokens_per_second: float | None = None
@@ -51,6 +56,8 @@ _JSON_FIELDS = {
     "tokensPerSecond": "tokens_per_second",
     "tokenStdMs": "token_std_ms",
     "burstTokens": "burst_tokens",
+    "msPerAudioSecond": "audio_second_ms",
+    "msPerImage": "image_ms",
     "reasoningTokensPerSecond": "reasoning_tokens_per_second",
 }
 _ATTRIBUTES = {attribute: key for key, attribute in _JSON_FIELDS.items()}
@@ -113,6 +120,18 @@ def _embedding(base: float, std: float, per_token: float) -> LatencyProfile:
     return LatencyProfile(base, std, per_token)
 
 
+def _transcriber(base: float, std: float, per_audio_second: float, tps: float | None = None) -> LatencyProfile:
+    return LatencyProfile(base, std, tokens_per_second=tps, audio_second_ms=per_audio_second)
+
+
+def _voice(first_byte: float, std: float, per_audio_second: float) -> LatencyProfile:
+    return LatencyProfile(first_byte, std, audio_second_ms=per_audio_second)
+
+
+def _painter(base: float, std: float, per_image: float) -> LatencyProfile:
+    return LatencyProfile(base, std, image_ms=per_image)
+
+
 # Keys are model-name prefixes (longest wins). gpt-4o: 0.4–1.0 s to first token, 40–115 tokens/s and about
 # 5 s to first token at 40K prompt tokens (0.11 ms per prompt token); the PTU 99th-percentile floors
 # (gpt-4o 25, gpt-4o-mini 33, gpt-4.1 80, -mini 90, -nano 100, gpt-5 50 tokens/s) bound the others from
@@ -141,12 +160,28 @@ FAMILY_DEFAULTS: Mapping[str, LatencyProfile] = {
     "text-embedding-ada-002": _embedding(60, 20, 0.02),
     "text-embedding-3-small": _embedding(60, 20, 0.02),
     "text-embedding-3-large": _embedding(90, 30, 0.03),
+    # Media defaults are plausible, not measured: a minute of audio transcribed in a few seconds, speech made a few
+    # times faster than it plays, an image in seconds (gpt-image-1 slower than dall-e-3).
+    "whisper": _transcriber(500, 150, 60),
+    "gpt-4o-transcribe": _transcriber(400, 120, 40, 100),
+    "gpt-4o-mini-transcribe": _transcriber(300, 100, 25, 130),
+    "tts": _voice(500, 150, 250),
+    "tts-1": _voice(500, 150, 250),
+    "tts-hd": _voice(800, 250, 500),
+    "tts-1-hd": _voice(800, 250, 500),
+    "gpt-4o-mini-tts": _voice(400, 120, 200),
+    "dall-e-3": _painter(1000, 1500, 8000),
+    "gpt-image-1": _painter(2000, 3000, 15000),
+    "gpt-image-1-mini": _painter(1000, 1500, 6000),
 }
 # For models of no known family, by kind (simulator.models.ModelKind values).
 KIND_DEFAULTS: Mapping[str, str] = {
     "chat": "gpt-4o",
     "completion": "gpt-35-turbo-instruct",
     "embedding": "text-embedding-ada-002",
+    "transcription": "whisper",
+    "speech": "tts",
+    "image": "dall-e-3",
 }
 _PREFIXES = sorted(FAMILY_DEFAULTS, key=len, reverse=True)
 

@@ -35,16 +35,19 @@ class RateLimitConfig:
     # How long an instance may spend a lease (and trust a refusal it read) before going back to the store.
     lease_seconds: float = 1.0
     failure_mode: FailureMode = FailureMode.OPEN
-    # Longest wait for the store on a request; after a failure the store is left alone for `retry_interval`.
-    store_timeout: float = 0.5
+    # Longest one round trip to the store may take before the store counts as unreachable; after a failure the
+    # store is left alone for `retry_interval`. A slow store is not a failed one: compare-and-swaps lost to other
+    # instances are retried as long as each answer comes within this bound, up to `transaction_timeout` in all.
+    store_timeout: float = 5.0
     retry_interval: float = 2.0
+    transaction_timeout: float = 10.0
     # Region named in 429 messages ("Your requests to gpt-4o for gpt-4o in East US have exceeded ...").
     region: str = DEFAULT_REGION
 
     def __post_init__(self) -> None:
         if self.lease_fraction is not None and not 0 <= self.lease_fraction <= 0.5:
             raise ValueError(f"lease fraction must be between 0 and 0.5, not {self.lease_fraction}")
-        for name in ("lease_seconds", "store_timeout", "retry_interval"):
+        for name in ("lease_seconds", "store_timeout", "retry_interval", "transaction_timeout"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 

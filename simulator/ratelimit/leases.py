@@ -123,7 +123,7 @@ def check_standard(state: MeterState, now: float, limits: StandardLimits, cost: 
     request_wait = state.requests.wait(now, 1, limits.requests_per_window)
     if token_wait <= 0 and request_wait <= 0:
         return None
-    exceeded = Exceeded.TOKENS if token_wait >= request_wait else Exceeded.REQUESTS
+    exceeded = limits.budget_exceeded if token_wait >= request_wait else Exceeded.REQUESTS
     return Refusal(
         exceeded,
         max(token_wait, request_wait),
@@ -159,11 +159,20 @@ def renew_standard(
     fraction: float,
     lease_seconds: float,
     wanted_tokens: int = 0,
+    wanted_requests: int = 0,
 ) -> StandardLease | Refusal:
     """Trade `current` in: give back what it has unspent, then lease at least `cost` tokens and one request —
-    `fraction` of the limits, or `wanted_tokens` if more (what the instance spends in a lease period).
-    Refused, `current` stays charged as it was, so the instance may go on spending it."""
+    `fraction` of the limits, or what the instance wants if more (the requests waiting for this renewal and what
+    it expects to spend in a lease period), never more than the window has left. Refused, `current` stays
+    charged as it was, so the instance may go on spending it.
+
+    The tokens are charged to the window as if spent at the lease's expiry, the last moment they may be: each
+    then counts for at least 60 s after it is really spent, so a sliding window of served tokens never holds
+    more than the limit, however many instances hold leases (docs/rate-limits.md)."""
     state.requests.resize(limits.request_window_seconds)
+    # Another instance's clock may already have opened the next request window: charge that one, never reset it
+    # to the window before (which would wipe what the others counted in it).
+    now = max(now, state.requests.ends(state.requests.window - 1))
     took_tokens = took_requests = given_tokens = given_requests = 0
     if current is not None and current.returnable:
         took_tokens, took_requests = current.tokens, current.requests
@@ -180,10 +189,12 @@ def renew_standard(
     requests_free = limits.requests_per_window - state.requests.used(now)
     # At least what the old lease had: it may all be spent while this one is in flight (`take_over`).
     tokens = min(tokens_free, max(cost, math.ceil(limits.tokens_per_minute * fraction), wanted_tokens, took_tokens))
-    requests = min(requests_free, max(1, math.floor(limits.requests_per_window * fraction), took_requests))
+    requests = min(
+        requests_free, max(1, math.floor(limits.requests_per_window * fraction), wanted_requests, took_requests)
+    )
     return StandardLease(
         tokens=tokens,
-        token_bucket=state.tokens.add(now, tokens),
+        token_bucket=state.tokens.add_later(now, now + lease_seconds, tokens),
         requests=requests,
         request_window=state.requests.add(now, requests),
         granted_at=now,
@@ -217,9 +228,12 @@ def renew_provisioned(
     correction: float,
     fraction: float,
     lease_seconds: float,
+    wanted: float = 0.0,
 ) -> ProvisionedLease | Refusal:
     """Apply `correction` (actual minus estimated costs settled since), trade `current` in, then lease at least
-    `cost` units; extra units are leased only while the bucket is below 100 %."""
+    `cost` units. More — `fraction` of the capacity, or what the instance `wanted` (the requests waiting for this
+    renewal, its expected demand) — only up to 100 %: a central bucket would admit one request above it, not a
+    lease's worth."""
     bucket = state.utilisation
     rate = limits.drain_per_second
     bucket.add(now, rate, correction)
@@ -233,7 +247,7 @@ def renew_provisioned(
         bucket.add(now, rate, given)
         return refusal
     level = bucket.level_at(now, rate)
-    extra = min(limits.tokens_per_minute * fraction, limits.tokens_per_minute - level)
+    extra = min(max(limits.tokens_per_minute * fraction, wanted), limits.tokens_per_minute - level)
     units = max(cost, extra, took)
     bucket.add(now, rate, units)
     return ProvisionedLease(units, now, now + lease_seconds, level_outside=level, granted_units=units, took_units=took)

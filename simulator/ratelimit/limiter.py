@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -30,17 +31,28 @@ from simulator.ratelimit.failure import FailureStats, StoreGuard, StoreUnavailab
 from simulator.ratelimit.leases import Lease, ProvisionedLease, Refusal, StandardLease
 from simulator.ratelimit.policy import ProvisionedLimits, StandardLimits
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores import LimitStore, MemoryStore, open_store
+from simulator.ratelimit.stores import LimitStore, MemoryStore, Unchanged, open_store
 from simulator.replies import Usage
 
 logger = logging.getLogger(__name__)
 Clock = Callable[[], float]
 T = TypeVar("T")
 
-# A lease grows with the instance's demand up to this many times `lease_fraction` of the limit.
-MAX_LEASE_FACTOR = 2
+# A token (or PTU) lease grows with the instance's demand up to this many times `lease_fraction` of the limit;
+# the cap bounds what an instance can leave unspent when its demand stops, not the accuracy (docs/rate-limits.md).
+MAX_LEASE_FACTOR = 5
+# A request lease grows with the demand up to this share of the request window: under a burst a few instances
+# take the window in a few round trips, and none holds more than it can spend before the window ends.
+MAX_REQUEST_LEASE_SHARE = 0.25
 # A rate measured over less time than this is mostly noise (a renewal right after another).
 _SHORTEST_RATE_SPAN = 0.05
+# Instances told by the store when there will be room again come back spread over this share of a lease period,
+# at random, rather than all at that moment: one of them takes the room and the others read a refusal, instead
+# of all but one losing a compare-and-swap.
+REFUSAL_SPREAD = 0.1
+# A waiting request whose new lease ended before it arrived (a store slower than a lease period, or a request
+# window that ended during the round trip) renews again, this many times at most.
+_RENEWALS_PER_WAIT = 3
 
 
 @dataclasses.dataclass(slots=True)
@@ -80,9 +92,16 @@ class _Ledger:
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     lease: Lease | None = None
     refusal: Refusal | None = None
+    # How long after the time a refusal names this instance goes on refusing (`REFUSAL_SPREAD`).
+    offset: float = 0.0
     correction: float = 0.0  # Provisioned: actual minus estimated costs not yet written to the store
     demand_at: float = -math.inf  # when the latest request arrived
-    spent: float = 0.0  # since the latest renewal: sizes the next lease to the demand
+    # Since the latest renewal, admitted or not: the demand rate that sizes the next lease.
+    arrived_requests: int = 0
+    arrived_cost: float = 0.0
+    # Waiting for a renewal now: the next one leases at least this much, so one round trip serves them all.
+    queued_requests: int = 0
+    queued_cost: float = 0.0
     # Counts renewals, so that a renewal asked for earlier can tell it has been overtaken.
     version: int = 0
     renewed_at: float = -math.inf
@@ -91,8 +110,17 @@ class _Ledger:
 
 
 class RateLimiter:
-    def __init__(self, store: LimitStore, config: RateLimitConfig | None = None, *, clock: Clock = time.time) -> None:
-        """`clock` is wall-clock time by default because instances sharing a store must agree on windows."""
+    def __init__(
+        self,
+        store: LimitStore,
+        config: RateLimitConfig | None = None,
+        *,
+        clock: Clock = time.time,
+        random_source: random.Random | None = None,
+    ) -> None:
+        """`clock` is wall-clock time by default because instances sharing a store must agree on windows;
+        `random_source` is seeded from the system by default because they must not draw the same offsets."""
+        self._random = random_source or random.Random()
         self.config = config or RateLimitConfig()
         self.renewals = RenewalStats()
         self._store = store
@@ -104,7 +132,10 @@ class RateLimiter:
         self._trust_seconds = self.config.lease_seconds if self._ahead else 0.0
         # Exact limiting in this process's memory needs no coroutine or lease: the store, when it is that.
         self._in_place = store if isinstance(store, MemoryStore) and not self._ahead else None
-        self._guard = StoreGuard(self.config.failure_mode, self.config.store_timeout, self.config.retry_interval, clock)
+        # A remote store bounds each of its round trips by `store_timeout`; the guard bounds a whole change.
+        self._guard = StoreGuard(
+            self.config.failure_mode, self.config.transaction_timeout, self.config.retry_interval, clock
+        )
         self._ledgers: dict[str, _Ledger] = {}
         self._limits_by_name: dict[str, tuple[Deployment, policy.Limits | None]] = {}
 
@@ -115,6 +146,11 @@ class RateLimiter:
     @property
     def stats(self) -> FailureStats:
         return self._guard.stats
+
+    @property
+    def served_unlimited(self) -> int:
+        """Answers served without limits because the store could not be reached (fail-open), since start."""
+        return self._guard.stats.failed_open
 
     async def start(self) -> None:
         """Prepare the store (create the table, open a connection) before traffic; a failure here is the
@@ -143,7 +179,8 @@ class RateLimiter:
             return Admission()
         now = self._clock()
         if type(limits) is StandardLimits:
-            tokens = min(policy.token_cost(request), limits.tokens_per_minute)  # a larger one could never pass
+            # A larger cost could never pass.
+            tokens = min(policy.standard_cost(request, limits), limits.tokens_per_minute)
             if self._in_place is not None:  # the local default: charged in place, at once
                 outcome = leases.charge_standard(self._in_place.state(request.deployment.name), now, limits, tokens)
                 return self._exact_admission(request, outcome, limits)
@@ -156,22 +193,41 @@ class RateLimiter:
         if ledger is None:
             ledger = self._ledgers[request.deployment.name] = _Ledger(request.deployment.name, limits)
         ledger.limits, ledger.cost, ledger.demand_at = limits, cost, now
+        ledger.arrived_requests += 1
+        ledger.arrived_cost += cost
         admission = self._admit_locally(request, limits, ledger, cost, now)
         if admission is not None:
             return admission
         self.renewals.waited += 1
-        async with ledger.lock:  # behind the renewal in flight, if any: it may bring what this request needs
-            now = self._clock()
-            admission = self._admit_locally(request, limits, ledger, cost, now)
+        ledger.queued_requests += 1
+        ledger.queued_cost += cost
+        try:
+            return await self._wait_for_lease(request, limits, ledger, cost)
+        finally:
+            ledger.queued_requests -= 1
+            ledger.queued_cost -= cost
+
+    async def _wait_for_lease(
+        self, request: OpenAIRequest, limits: policy.Limits, ledger: _Ledger, cost: float
+    ) -> Admission:
+        """Behind the renewal in flight, if any: it was sized to every request waiting when it went to the store,
+        so the requests queued behind it are mostly served from what it brings, without a round trip each."""
+        async with ledger.lock:
+            for _ in range(_RENEWALS_PER_WAIT):
+                admission = self._admit_locally(request, limits, ledger, cost, self._clock())
+                if admission is not None:
+                    return admission
+                outcome = await self._renew(ledger, limits, cost, waiting=True)
+                if outcome is None:
+                    return self._store_failed(request)
+                if isinstance(outcome, Refusal):
+                    raise self._refuse(request, outcome, limits)
+            admission = self._admit_locally(request, limits, ledger, cost, self._clock())
             if admission is not None:
                 return admission
-            outcome = await self._renew(ledger, limits, cost, waiting=True)
-            if outcome is None:
-                self._store_failed()
-                return Admission()
-            if isinstance(outcome, Refusal):
-                raise self._refuse(request, outcome, limits)
-            return self._spend(ledger, outcome, cost, limits, self._clock())
+        # Every lease had ended by the time it arrived: the store answers slower than a lease lasts.
+        exceeded = policy.Exceeded.REQUESTS if isinstance(limits, StandardLimits) else policy.Exceeded.UTILISATION
+        raise self._refuse(request, Refusal(exceeded, self.config.lease_seconds, MeterState(), self._clock()), limits)
 
     def _limits(self, deployment: Deployment) -> policy.Limits | None:
         """The deployment's limits, computed once per deployment object (a reconfigured deployment is a new
@@ -190,8 +246,7 @@ class RateLimiter:
             request.deployment.name, lambda state: leases.charge_standard(state, now, limits, cost)
         )
         if outcome is None:
-            self._store_failed()
-            return Admission()
+            return self._store_failed(request)
         return self._exact_admission(request, outcome, limits)
 
     def _exact_admission(
@@ -201,7 +256,7 @@ class RateLimiter:
             return Admission(policy.standard_headers(limits, *outcome))
         raise self._refuse(request, outcome, limits)
 
-    async def _transact(self, key: str, change: Callable[[MeterState], T]) -> T | None:
+    async def _transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T | None:
         """The change, within the failure policy's time bound unless the store is local; None: it failed."""
         try:
             if self._store.local:
@@ -220,7 +275,7 @@ class RateLimiter:
         refusal = ledger.refusal
         if refusal is None or now >= refusal.read_at + self._trust_seconds:
             return None
-        refused = _check(refusal.state, now, limits, cost)
+        refused = _check(refusal.state, max(refusal.read_at, now - ledger.offset), limits, cost)
         if refused is None:
             return None
         if now >= refusal.read_at + self._trust_seconds / 2:
@@ -228,7 +283,6 @@ class RateLimiter:
         raise self._refuse(request, refused, limits)
 
     def _spend(self, ledger: _Ledger, lease: Lease, cost: float, limits: policy.Limits, now: float) -> Admission:
-        ledger.spent += cost
         if isinstance(lease, StandardLease):
             assert isinstance(limits, StandardLimits)
             lease.spend(int(cost))
@@ -264,20 +318,40 @@ class RateLimiter:
         """Trade the deployment's lease in for a new one, or read a refusal; None: the store failed. Runs under
         `ledger.lock`. While a request is `waiting` the old lease is not spent (that request needs more than it
         has); ahead of need it still is, and the new lease takes those spends over."""
-        now = self._clock()
         current = _lease(ledger, limits)
         if waiting:
             ledger.lease = None
         fraction, seconds = self._fraction, self.config.lease_seconds
         correction = ledger.correction
-        wanted = self._wanted(ledger, limits, now)
+        clock = self._clock
+        applied = True  # whether the store took the correction
 
-        def change(state: MeterState) -> Lease | Refusal:
+        def change(state: MeterState) -> Lease | Refusal | Unchanged[Refusal]:
+            nonlocal applied
+            # The time of this attempt: a store retries a lost compare-and-swap on a fresher state, and a time read
+            # before the earlier round trips may lie in a window that the fresher state has already left.
+            now = clock()
+            tokens, requests = self._wanted(ledger, limits, now)
+            outcome: Lease | Refusal
             if isinstance(limits, StandardLimits):
                 assert current is None or isinstance(current, StandardLease)
-                return leases.renew_standard(state, now, limits, int(cost), current, fraction, seconds, wanted)
-            assert current is None or isinstance(current, ProvisionedLease)
-            return leases.renew_provisioned(state, now, limits, cost, current, correction, fraction, seconds)
+                outcome = leases.renew_standard(
+                    state, now, limits, int(cost), current, fraction, seconds, math.ceil(tokens), requests
+                )
+            else:
+                assert current is None or isinstance(current, ProvisionedLease)
+                renewal = (now, limits, cost, current, correction, fraction, seconds, tokens)
+                # A correction that lowers the level may wait for the next grant: others only refuse a little
+                # more meanwhile. Refused with it, this renewal is then only a read.
+                if correction <= 0:
+                    refused = leases.renew_provisioned(state.copy(), *renewal)
+                    if isinstance(refused, Refusal):
+                        applied = False
+                        return Unchanged(refused)
+                outcome = leases.renew_provisioned(state, *renewal)
+            applied = True
+            # A refusal gives nothing back and takes nothing: unless a correction is due, it is only a read.
+            return Unchanged(outcome) if isinstance(outcome, Refusal) and not correction else outcome
 
         outcome = await self._transact(ledger.name, change)
         if outcome is None:
@@ -286,13 +360,16 @@ class RateLimiter:
                 current.returnable = False
                 ledger.lease = current
             return None
-        ledger.correction -= correction
+        if applied:
+            ledger.correction -= correction
         ledger.version += 1
-        ledger.renewed_at, ledger.spent = now, 0.0
+        ledger.renewed_at = outcome.read_at if isinstance(outcome, Refusal) else outcome.granted_at
+        ledger.arrived_requests, ledger.arrived_cost = 0, 0.0
         if isinstance(outcome, Refusal):
             ledger.lease = current  # still charged as it was: what it has left may serve smaller requests
             ledger.refusal = outcome
-            self._renew_at(ledger, outcome.read_at + outcome.wait)
+            ledger.offset = self._random.random() * REFUSAL_SPREAD * self.config.lease_seconds
+            self._renew_at(ledger, outcome.read_at + outcome.wait + ledger.offset)
             return outcome
         if current is not None:
             outcome.take_over(current)  # type: ignore[arg-type]
@@ -304,15 +381,21 @@ class RateLimiter:
                 self._renew_at(ledger, window_ends)
         return outcome
 
-    def _wanted(self, ledger: _Ledger, limits: policy.Limits, now: float) -> int:
-        """Tokens this instance spends in a lease period at its recent rate, up to `MAX_LEASE_FACTOR` leases:
-        a burst renews a few times a second instead of once every few requests (fewer store round trips,
-        less contention between instances), and the accuracy bound grows with the cap (docs/rate-limits.md)."""
-        if not self._ahead or not isinstance(limits, StandardLimits) or ledger.renewed_at == -math.inf:
-            return 0
-        rate = ledger.spent / max(now - ledger.renewed_at, _SHORTEST_RATE_SPAN)
+    def _wanted(self, ledger: _Ledger, limits: policy.Limits, now: float) -> tuple[float, int]:
+        """Tokens (or PTU units) and requests to lease beyond the floor: every request waiting for this renewal,
+        and what the instance will spend before the lease expires at the rate requests arrived since the last
+        renewal, up to `MAX_LEASE_FACTOR` leases and `MAX_REQUEST_LEASE_SHARE` of the request window. A burst
+        then takes its share in a few round trips instead of one per request (docs/rate-limits.md)."""
+        span = max(now - ledger.renewed_at, _SHORTEST_RATE_SPAN)  # infinite before the first renewal: no rate yet
+        horizon = self.config.lease_seconds
         ceiling = MAX_LEASE_FACTOR * self._fraction * limits.tokens_per_minute
-        return math.ceil(min(ceiling, rate * self.config.lease_seconds))
+        cost = max(ledger.queued_cost, min(ceiling, ledger.arrived_cost / span * horizon))
+        if not isinstance(limits, StandardLimits):
+            return cost, 0
+        window = limits.request_window_seconds
+        horizon = min(horizon, (math.floor(now / window) + 1) * window - now)  # a request lease ends with its window
+        share = min(MAX_REQUEST_LEASE_SHARE * limits.requests_per_window, ledger.arrived_requests / span * horizon)
+        return cost, max(ledger.queued_requests, math.ceil(share))
 
     def _renew_soon(self, ledger: _Ledger) -> None:
         """Renew in the background, unless a renewal is already in flight."""
@@ -355,11 +438,18 @@ class RateLimiter:
             headers = policy.utilisation_header(refusal.utilisation)
         return policy.rate_limited(request, refusal.exceeded, refusal.wait, self.config.region, headers)
 
-    def _store_failed(self) -> None:
+    def _store_failed(self, request: OpenAIRequest) -> Admission:
+        """Fail open (served unlimited, counted and logged, every one) or closed (503)."""
+        stats = self._guard.stats
         if self._guard.mode is FailureMode.OPEN:
-            self._guard.stats.failed_open += 1
-            return
-        self._guard.stats.failed_closed += 1
+            stats.failed_open += 1
+            logger.warning(
+                "served a request to %s unlimited: the rate-limit store is unreachable (%d served unlimited so far)",
+                request.deployment.name,
+                stats.failed_open,
+            )
+            return Admission()
+        stats.failed_closed += 1
         raise policy.store_unavailable(self.config.retry_interval)
 
 

@@ -12,6 +12,7 @@ from simulator import reasoning
 from simulator.context import OpenAIRequest
 from simulator.deployments import Deployment, DeploymentType
 from simulator.errors import OpenAIError
+from simulator.models import ModelKind
 from simulator.replies import Usage
 
 # A request window of RPM/6 per 10 seconds (an 8K TPM deployment shows x-ratelimit-limit-requests 8); when RPM
@@ -30,6 +31,19 @@ class Exceeded(enum.Enum):
     TOKENS = "token rate limit"
     REQUESTS = "call rate limit"
     UTILISATION = "provisioned throughput capacity"
+    IMAGES = "image rate limit"  # wording unverified
+
+
+class Metered(enum.Enum):
+    """What a Standard deployment's per-minute budget (`tokens_per_minute`) counts besides requests."""
+
+    TOKENS = "tokens"  # chat, completions, embeddings
+    IMAGES = "images"  # image deployments: images per minute, each request costing its `n`
+    NOTHING = "nothing"  # audio deployments: limited in requests per minute only
+
+
+# The budget of a deployment limited in requests only: never the binding limit.
+UNMETERED = 2**40
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -37,15 +51,20 @@ class StandardLimits:
     tokens_per_minute: int
     requests_per_window: int
     request_window_seconds: float
+    metered: Metered = Metered.TOKENS
     # The two headers that only change with the limits, made once: every answer copies them.
     limit_headers: dict[str, str] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        headers = {
-            "x-ratelimit-limit-requests": str(self.requests_per_window),
-            "x-ratelimit-limit-tokens": str(self.tokens_per_minute),
-        }
+        headers = {"x-ratelimit-limit-requests": str(self.requests_per_window)}
+        if self.metered is Metered.TOKENS:
+            headers["x-ratelimit-limit-tokens"] = str(self.tokens_per_minute)
         object.__setattr__(self, "limit_headers", headers)
+
+    @property
+    def budget_exceeded(self) -> Exceeded:
+        """What a 429 says ran out when the per-minute budget, not the request window, is the binding limit."""
+        return Exceeded.IMAGES if self.metered is Metered.IMAGES else Exceeded.TOKENS
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -64,6 +83,8 @@ Limits = StandardLimits | ProvisionedLimits
 def limits_for(deployment: Deployment) -> Limits | None:
     """The deployment's limits; None when it has no quota (no `tokensPerMinute`, not provisioned)."""
     model = deployment.model
+    if model.kind in _MEDIA_KINDS:
+        return _media_limits(deployment)
     if deployment.type is DeploymentType.PROVISIONED and deployment.ptu:
         per_ptu = model.ptu_input_tpm or FALLBACK_PTU_INPUT_TPM
         return ProvisionedLimits(deployment.ptu * per_ptu, model.output_token_weight)
@@ -74,6 +95,26 @@ def limits_for(deployment: Deployment) -> Limits | None:
     if rpm >= REQUEST_WINDOWS_PER_MINUTE:
         return StandardLimits(tpm, rpm // REQUEST_WINDOWS_PER_MINUTE, 60.0 / REQUEST_WINDOWS_PER_MINUTE)
     return StandardLimits(tpm, rpm, 60.0)
+
+
+_MEDIA_KINDS = frozenset({ModelKind.TRANSCRIPTION, ModelKind.SPEECH, ModelKind.IMAGE})
+
+
+def _media_limits(deployment: Deployment) -> StandardLimits | None:
+    """Whisper and TTS deployments are limited in requests per minute; image deployments in images per minute
+    (and requests per minute when given). Each only when the deployments file gives the figure."""
+    rpm, ipm = deployment.requests_per_minute, deployment.images_per_minute
+    if deployment.model.kind is not ModelKind.IMAGE:
+        ipm = None
+    if rpm is None and ipm is None:
+        return None
+    metered = Metered.IMAGES if ipm is not None else Metered.NOTHING
+    budget = ipm if ipm is not None else UNMETERED
+    if rpm is None:
+        return StandardLimits(budget, UNMETERED, 60.0, metered)
+    if rpm >= REQUEST_WINDOWS_PER_MINUTE:
+        return StandardLimits(budget, rpm // REQUEST_WINDOWS_PER_MINUTE, 60.0 / REQUEST_WINDOWS_PER_MINUTE, metered)
+    return StandardLimits(budget, rpm, 60.0, metered)
 
 
 # --- costs -------------------------------------------------------------------------------------------------
@@ -110,6 +151,20 @@ def prompt_characters(request: OpenAIRequest) -> int:
         if key in body:
             return _characters(body[key])
     return 0
+
+
+def standard_cost(request: OpenAIRequest, limits: StandardLimits) -> int:
+    """What a request spends of a Standard deployment's per-minute budget: tokens, images (its `n`), or nothing."""
+    if limits.metered is Metered.TOKENS:
+        return token_cost(request)
+    if limits.metered is Metered.IMAGES:
+        return _positive_int(_number(request.body.get("n"))) or 1
+    return 0
+
+
+def _number(value: Any) -> Any:
+    """A form field's number as a number (multipart fields arrive as text)."""
+    return int(value) if type(value) is str and value.isdigit() else value
 
 
 def token_cost(request: OpenAIRequest) -> int:
@@ -168,7 +223,8 @@ def _characters(value: Any) -> int:
 def standard_headers(limits: StandardLimits, remaining_requests: int, remaining_tokens: int) -> dict[str, str]:
     headers = limits.limit_headers.copy()
     headers["x-ratelimit-remaining-requests"] = str(remaining_requests) if remaining_requests > 0 else "0"
-    headers["x-ratelimit-remaining-tokens"] = str(remaining_tokens) if remaining_tokens > 0 else "0"
+    if limits.metered is Metered.TOKENS:
+        headers["x-ratelimit-remaining-tokens"] = str(remaining_tokens) if remaining_tokens > 0 else "0"
     return headers
 
 

@@ -56,8 +56,20 @@ class SlidingWindow:
             newest = buckets[-1]
             newest[1] += amount
             return newest[0]
-        index = self.index(now)
-        if buckets and buckets[-1][0] >= index:  # the clock stepped back across a bucket's end
+        return self._charge(self.index(now), amount)  # a new bucket, or the clock stepped back across an end
+
+    def add_later(self, now: float, at: float, amount: int) -> int:
+        """Charge `amount` now as if it came at `at` (not before `now`): it counts until `at`'s bucket ends plus
+        the span. A lease is charged so, at the last moment it may be spent."""
+        if now >= self._oldest_expiry:
+            self._prune(now)
+        self._total += amount
+        return self._charge(self.index(max(now, at)), amount)
+
+    def _charge(self, index: int, amount: int) -> int:
+        """Into bucket `index`, or the newest if that is later (an amount may count longer, never shorter)."""
+        buckets = self._buckets
+        if buckets and buckets[-1][0] >= index:
             buckets[-1][1] += amount
             return buckets[-1][0]
         buckets.append([index, amount])

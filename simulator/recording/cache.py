@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from simulator.recording.cassette import Cassette
 from simulator.recording.interaction import Interaction
+from simulator.recording.media import MissingMediaError, resolve
 from simulator.recording.persisters import Persister, Unchanged
 from simulator.recording.serializer import RecordingFormatError, loads
 
@@ -65,7 +66,8 @@ class CassetteCache:
             return _Entry(self._cassette([]), None, now)
         try:
             interactions = loads(stored.text, source=name)
-        except RecordingFormatError as error:
+            await resolve(interactions, self.persister)
+        except (RecordingFormatError, MissingMediaError) as error:
             logger.error("recording %s was not reloaded: %s", name, error)
             previous = entry.cassette if entry is not None else self._cassette([])
             return _Entry(previous, stored.version, now)

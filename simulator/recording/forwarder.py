@@ -79,6 +79,17 @@ class Forwarder:
         finally:
             response.release()
 
+    async def download(self, url: str) -> bytes | None:
+        """A file the service linked to in an answer (an image URL, signed: no credentials are sent); None when it
+        cannot be had, which the recorder logs and lives with."""
+        try:
+            async with self._client().get(url) as response:
+                if response.status != 200:
+                    return None
+                return await response.read()
+        except (TimeoutError, aiohttp.ClientError):
+            return None
+
     def upstream_target(self, request: OpenAIRequest) -> tuple[str, bytes]:
         """The upstream path and body, with the deployment renamed where a mapping says so."""
         name = request.deployment.name
@@ -137,11 +148,18 @@ def passed_back_headers(response: aiohttp.ClientResponse) -> dict[str, str]:
 
 
 def upstream_error(status: int, data: bytes, headers: Mapping[str, str]) -> OpenAIError:
-    """An upstream 5xx as an OpenAIError, keeping the service's own code and message when it sent them."""
+    """An upstream 5xx as an OpenAIError, keeping the service's own code, message, param and type when it sent
+    them."""
+    param = kind = None
     try:
         error = json.loads(data)["error"]
         code, message = error.get("code"), str(error["message"])
+        param, kind = _text(error.get("param")), _text(error.get("type"))
     except (ValueError, KeyError, TypeError, AttributeError):
         code, message = str(status), f"Azure OpenAI answered {status}."
     kept = {name: value for name, value in headers.items() if name.lower() in {"retry-after", "retry-after-ms"}}
-    return OpenAIError(status, None if code is None else str(code), message, headers=kept)
+    return OpenAIError(status, _text(code), message, param=param, type=kind, headers=kept)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

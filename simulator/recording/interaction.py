@@ -53,6 +53,9 @@ def decode_json(data: bytes | str) -> tuple[Any, JsonStyle] | None:
     return None
 
 
+BINARY_TYPES = ("audio/", "image/", "application/octet-stream")
+
+
 @dataclasses.dataclass(slots=True)
 class RecordedRequest:
     method: str
@@ -103,7 +106,8 @@ class RecordedEvent:
 
 @dataclasses.dataclass(slots=True)
 class RecordedResponse:
-    """Exactly one of `body` (with `style`), `text`, `binary` or `events` (with `style`) holds the answer."""
+    """Exactly one of `body` (with `style`), `text`, `binary` or `events` (with `style`) holds the answer. A binary
+    answer kept beside the YAML also has `file`, its media name (`simulator.recording.media`)."""
 
     status: int
     headers: dict[str, str]
@@ -113,9 +117,14 @@ class RecordedResponse:
     text: str | None = None
     binary: bytes | None = None
     events: list[RecordedEvent] | None = None
+    file: str | None = None
+    # Images answered as URLs, read back for replay to publish again (media name → bytes); never serialised.
+    media: dict[str, bytes] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_body(cls, status: int, headers: dict[str, str], duration: float, data: bytes) -> RecordedResponse:
+        if headers.get("content-type", "").startswith(BINARY_TYPES):  # audio of silence can be valid UTF-8
+            return cls(status, headers, duration, binary=data)
         decoded = decode_json(data)
         if decoded is not None:
             return cls(status, headers, duration, body=decoded[0], style=decoded[1])

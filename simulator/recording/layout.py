@@ -18,6 +18,11 @@ _OPERATION_FILES = {
     Operation.CHAT_COMPLETIONS: "chat-completions",
     Operation.COMPLETIONS: "completions",
     Operation.EMBEDDINGS: "embeddings",
+    Operation.TRANSCRIPTIONS: "audio-transcriptions",
+    Operation.TRANSLATIONS: "audio-translations",
+    Operation.SPEECH: "audio-speech",
+    Operation.IMAGE_GENERATIONS: "image-generations",
+    Operation.IMAGE_EDITS: "image-edits",
 }
 
 
@@ -37,6 +42,29 @@ def request_cassette_name(request: OpenAIRequest) -> str:
         return cassette_name(request.deployment.name, request.operation)
     except UnsafeNameError:
         raise errors.deployment_not_found() from None
+
+
+MEDIA_FOLDER = "media"
+_MEDIA_EXTENSION = re.compile(r"[a-z0-9]{1,8}")
+
+
+def media_name(cassette: str, digest: str, extension: str) -> str:
+    """Where a recording's binary part lives: `{deployment}/media/{sha256}.{extension}`, beside its YAML file."""
+    folder = cassette.rpartition("/")[0]
+    return check_media_name(f"{folder + '/' if folder else ''}{MEDIA_FOLDER}/{digest}.{extension}")
+
+
+def check_media_name(name: str) -> str:
+    """`name` if it is a safe relative `…/media/<sha256>.<ext>`; `UnsafeNameError` otherwise."""
+    *folders, file = name.split("/")
+    stem, _, extension = file.partition(".")
+    if not folders or folders[-1] != MEDIA_FOLDER or not re.fullmatch(r"[0-9a-f]{64}", stem):
+        raise UnsafeNameError(f"not a recording media name: {name!r}")
+    if not _MEDIA_EXTENSION.fullmatch(extension):
+        raise UnsafeNameError(f"not a recording media extension: {name!r}")
+    for part in folders:
+        _segment(part)
+    return name
 
 
 def check_name(name: str) -> str:

@@ -20,8 +20,9 @@ from simulator.recording.forwarder import Forwarder, passed_back_headers, upstre
 from simulator.recording.interaction import Interaction, RecordedRequest, RecordedResponse
 from simulator.recording.layout import request_cassette_name
 from simulator.recording.matchers import canonical_json, digest, normalise_body
+from simulator.recording.media import externalize
 from simulator.recording.persisters import Persister
-from simulator.recording.sse import EventSplitter
+from simulator.recording.sse import TimedEvents
 from simulator.recording.writer import CassetteWriter
 from simulator.replies import JsonReply, Reply, StreamReply
 
@@ -95,7 +96,8 @@ class Recorder:
             query=filters.query(request.query),
             headers=filters.request_headers(request.headers),
         )
-        if len(request.raw_body) > self.config.body_hash_threshold:
+        # A multipart body is kept as its fields and file digests (small whatever the file's size).
+        if len(request.raw_body) > self.config.body_hash_threshold and not request.operation.multipart:
             normalised = canonical_json(normalise_body(request.body, self.config.ignored_fields))
             recorded.body_sha256 = digest(normalised)
             recorded.body_size = len(request.raw_body)
@@ -112,24 +114,19 @@ class Recorder:
         recorded_request: RecordedRequest,
         started: float,
     ) -> AsyncIterator[bytes]:
-        splitter = EventSplitter()
-        events: list[tuple[float, bytes]] = []
+        timed = TimedEvents(self.clock, started)
         try:
             async for chunk in response.content.iter_any():
-                at = self.clock() - started
-                events.extend((at, event) for event in splitter.feed(chunk))
+                timed.feed(chunk)
                 yield chunk
         except (TimeoutError, aiohttp.ClientError) as error:
             logger.warning("the upstream stream for %s broke off (%r); not recorded", name, error)
             return
         finally:
             response.release()
-        duration = self.clock() - started
-        tail = splitter.close()
-        if tail:
-            events.append((duration, tail))
+        duration = timed.close()
         headers = filters.response_headers(response.headers.items())
-        recorded = RecordedResponse.from_events(response.status, headers, duration, events)
+        recorded = RecordedResponse.from_events(response.status, headers, duration, timed.events)
         reply.usage = recorded.usage()
         await self._keep(name, Interaction(recorded_request, recorded))
 
@@ -137,6 +134,10 @@ class Recorder:
         status = interaction.response.status
         if not self.config.record_failures and (status >= 500 or status in NOT_RECORDED):
             return
+        try:
+            await externalize(name, interaction, self.writer.persister, self.forwarder.download)
+        except Exception:  # kept inline (base64) instead: bulkier, but nothing is lost
+            logger.exception("could not save the media of recording %s beside it", name)
         self.writer.add(name, interaction)
         if not self.config.autosave:
             return

@@ -14,11 +14,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from simulator.context import OpenAIRequest
 from simulator.errors import OpenAIError
+from simulator.media.image_urls import ImageUrls
 from simulator.recording.cache import CassetteCache
 from simulator.recording.cassette import Playback
 from simulator.recording.config import RecordingConfig, UnmatchedPolicy
 from simulator.recording.layout import request_cassette_name
 from simulator.recording.matchers import RequestView, body_digest, match_key
+from simulator.recording.media import CONTENT_TYPES, Publish, has_published_images, republish
 from simulator.recording.persisters import Persister
 from simulator.replies import JsonReply, Reply, StreamReply
 
@@ -31,8 +33,10 @@ class Replayer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        image_urls: ImageUrls | None = None,
     ) -> None:
         self.config = config
+        self.image_urls = image_urls
         self.clock = clock
         self.sleep = sleep
         self.cache = CassetteCache(
@@ -57,8 +61,23 @@ class Replayer:
         if response.is_stream:
             source = self._paced(playback, started)
             return StreamReply(source=source, status=response.status, headers=headers, usage=playback.usage)
+        body = playback.chunks[0]
+        if self.image_urls is not None and has_published_images(response):
+            body = await republish(response, self._publisher(request))
         await self._sleep_until(started + response.duration * self.config.timing_scale)
-        return JsonReply(body=playback.chunks[0], status=response.status, headers=headers, usage=playback.usage)
+        return JsonReply(body=body, status=response.status, headers=headers, usage=playback.usage)
+
+    def _publisher(self, request: OpenAIRequest) -> Publish:
+        """Publishes a recorded image at a fresh simulator URL, as the client of `request` reaches it."""
+        urls = self.image_urls
+        assert urls is not None
+
+        async def publish(data: bytes, name: str) -> str:
+            extension = name.rpartition(".")[2]
+            content_type = CONTENT_TYPES.get(extension, "application/octet-stream")
+            return await urls.publish(data, content_type, extension, request.headers)
+
+        return publish
 
     def view(self, request: OpenAIRequest) -> RequestView:
         digest = body_digest(request.body, self.config.ignored_fields)

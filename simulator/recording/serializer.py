@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from simulator.recording.interaction import Interaction, JsonStyle, RecordedEvent, RecordedRequest, RecordedResponse
+from simulator.recording.layout import UnsafeNameError, check_media_name
 
 VERSION = 1
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -99,6 +100,8 @@ def _response(response: RecordedResponse) -> dict[str, Any]:
         out["events"] = [_event(event) for event in response.events]
     elif response.text is not None:
         out["text"] = response.text
+    elif response.file is not None:
+        out["file"] = response.file
     elif response.binary is not None:
         out["base64"] = response.binary_text()
     else:
@@ -139,9 +142,10 @@ def _parse_response(fields: _Fields) -> RecordedResponse:
     duration = fields.get("duration", _number, 0.0)
     headers = {str(name): str(value) for name, value in fields.get("headers", dict, {}).items()}
     style = _style(fields, fields.get("json", str, None))
-    forms = [name for name in ("body", "text", "base64", "events") if name in fields.mapping]
+    forms = [name for name in ("body", "text", "base64", "file", "events") if name in fields.mapping]
     if len(forms) != 1:
-        raise fields.error(f"needs exactly one of body, text, base64 or events (found {', '.join(forms) or 'none'})")
+        found = ", ".join(forms) or "none"
+        raise fields.error(f"needs exactly one of body, text, base64, file or events (found {found})")
     response = RecordedResponse(status, headers, float(duration), style=style)
     if forms[0] == "body":
         response.body = fields.get("body", object)
@@ -150,6 +154,8 @@ def _parse_response(fields: _Fields) -> RecordedResponse:
         response.text = fields.get("text", str)
     elif forms[0] == "base64":
         response.binary = _base64(fields, fields.get("base64", str))
+    elif forms[0] == "file":
+        response.file = _media(fields, fields.get("file", str))
     else:
         events = fields.get("events", list)
         response.events = [_parse_event(_Fields(item, f"{fields.where}.events[{n}]")) for n, item in enumerate(events)]
@@ -182,6 +188,13 @@ def _base64(fields: _Fields, text: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except binascii.Error:
         raise fields.error("base64 is not valid base64") from None
+
+
+def _media(fields: _Fields, name: str) -> str:
+    try:
+        return check_media_name(name)
+    except UnsafeNameError as error:
+        raise fields.error(f"file: {error}") from None
 
 
 def _number(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # An event ends at a blank line; servers write it as \n\n or \r\n\r\n.
 _BOUNDARY = re.compile(rb"\r\n\r\n|\n\n")
@@ -28,3 +29,24 @@ class EventSplitter:
         """Whatever trailed the last complete event (normally nothing)."""
         rest, self._buffer = self._buffer, b""
         return rest
+
+
+class TimedEvents:
+    """A relayed stream's events, each with the time it arrived (seconds after `started` on `clock`)."""
+
+    def __init__(self, clock: Callable[[], float], started: float) -> None:
+        self._clock, self._started = clock, started
+        self._splitter = EventSplitter()
+        self.events: list[tuple[float, bytes]] = []
+
+    def feed(self, chunk: bytes) -> None:
+        at = self._clock() - self._started
+        self.events.extend((at, event) for event in self._splitter.feed(chunk))
+
+    def close(self) -> float:
+        """The stream has ended: its duration (whatever trailed the last event counts as one, arriving now)."""
+        duration = self._clock() - self._started
+        tail = self._splitter.close()
+        if tail:
+            self.events.append((duration, tail))
+        return duration

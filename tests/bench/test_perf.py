@@ -26,13 +26,13 @@ needs_tools = pytest.mark.skipif(
 )
 
 
-@needs_tools
-def test_tiny_run_measures_every_scenario_against_the_ceiling(tmp_path: Path) -> None:
-    output = tmp_path / "perf.json"
-    tiny = ["--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "2"]
-    streams = ["--streams", "4", "--stream-burst", "0", "--stream-tokens", "5", "--stream-ramp", "0.1"]
+TINY = ("--duration", "1", "--warmup", "0", "--repeat", "1", "--connections", "2")
+
+
+def run_bench(output: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bench` in a tiny configuration, writing its figures to `output`; it must succeed."""
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", *tiny, *streams, "--output", str(output)],
+        [sys.executable, "-m", "bench", *TINY, *arguments, "--output", str(output)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -40,15 +40,24 @@ def test_tiny_run_measures_every_scenario_against_the_ceiling(tmp_path: Path) ->
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed
+
+
+@needs_tools
+def test_tiny_run_measures_every_scenario_against_the_ceiling(tmp_path: Path) -> None:
+    output = tmp_path / "perf.json"
+    streams = ["--streams", "4", "--stream-burst", "0", "--stream-tokens", "5", "--stream-ramp", "0.1"]
+    completed = run_bench(output, *streams)
     results = json.loads(output.read_text())
     measured = {(m["scenario"], m["server"]) for m in results["throughput"]["measurements"]}
-    names = ("chat", "stream", "embeddings", "limited")
+    names = ("chat", "stream", "embeddings", "limited", "reasoning")
     assert measured == {(name, server) for name in names for server in ("simulator", "ceiling")}
     for m in results["throughput"]["measurements"]:
         assert m["requests_per_s"] > 0 and m["errors"] == 0 and m["cpu_us_per_request"] > 0, m
     summary = results["summary"]
     assert set(summary["scenarios"]) == set(names)
     assert summary["chat_vs_ceiling"] > 0 and summary["embeddings_vs_ceiling"] > 0
+    assert summary["reasoning_vs_ceiling"] > 0 and summary["reasoning_vs_chat"] > 0
     assert summary["launch_s"] > 0 and summary["resident_mib"] > 0
     paced = results["paced_streams"]
     assert "skipped" in paced or paced["runs"][0]["complete"] == paced["runs"][0]["floor"]["complete"] == 4
@@ -83,6 +92,26 @@ def test_lua_script_sends_the_body_or_a_counter_in_it() -> None:
     assert "wrk.body" not in varying
     assert 'local prefix, suffix, counter = [[{"input": "text ]], [["}]], 0' in varying
     assert "prefix .. counter .. suffix" in varying
+
+
+def test_lua_script_reads_a_binary_body_from_its_file() -> None:
+    upload = wrk.lua_script(wrk.Load("/x", b"\x00\xff--boundary", {}), Path("/tmp/load.body"))
+    assert 'local file = io.open([[/tmp/load.body]], "rb")' in upload and 'wrk.body = file:read("*a")' in upload
+    with pytest.raises(ValueError):
+        wrk.lua_script(wrk.Load("/x", b"binary", {}))
+
+
+@needs_tools
+def test_tiny_run_measures_audio_and_image_scenarios(tmp_path: Path) -> None:
+    """The media scenarios (uploads read from a file by wrk, audio streamed back) run without errors."""
+    output = tmp_path / "perf.json"
+    run_bench(output, "--streams", "--scenario", "transcription", "--scenario", "speech", "--scenario", "image-edit")
+    measurements = json.loads(output.read_text())["throughput"]["measurements"]
+    assert {(m["scenario"], m["server"]) for m in measurements} == {
+        (name, server) for name in ("transcription", "speech", "image-edit") for server in ("simulator", "ceiling")
+    }
+    for m in measurements:
+        assert m["requests_per_s"] > 0 and m["errors"] == 0, m
 
 
 def test_wrk_summary_is_parsed_with_every_kind_of_error_counted() -> None:
@@ -154,6 +183,8 @@ def test_summary_compares_each_scenario_with_its_ceiling_round_by_round() -> Non
     throughput["resident_mib_after"] = 50.0
     figures = report.summarise({"throughput": throughput})
     assert figures["chat_vs_ceiling"] == pytest.approx(0.45)  # median of 0.5 and 0.4
+    hooked = report.summarise({"throughput": throughput, "settings": {"hooks": True}})
+    assert hooked["hooked_chat_vs_ceiling"] == pytest.approx(0.45) and "chat_vs_ceiling" not in hooked
     assert figures["scenarios"]["chat"]["simulator_spread"] == pytest.approx(180 / 410)
     assert figures["limited_vs_chat"] == pytest.approx(360 / 410) and figures["limiter_active"]
     long = {
@@ -213,3 +244,28 @@ def test_instruction_totals_are_read_from_cachegrinds_summary() -> None:
     assert instructions.total_instructions(output) == 4_851_016_164
     with pytest.raises(RuntimeError, match="no instruction count"):
         instructions.total_instructions("==1== valgrind: failed to start tool 'cachegrind'")
+
+
+@needs_tools
+def test_tiny_telemetry_run_compares_otlp_with_the_default() -> None:
+    command = [sys.executable, "-m", "bench.telemetry", *TINY]
+    completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=180, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "OTLP on / default:" in completed.stdout and "of the throughput" in completed.stdout
+
+
+def test_functions_cold_start_measures_every_step() -> None:
+    """One run of the worker's cold start beside the local server's (a few seconds, one worker at a time)."""
+    if not (REPO.parent / "shared" / "functions-worker").is_dir():
+        pytest.skip("../shared/functions-worker is not beside this checkout")
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.functions_cold_start", "--runs", "1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    for step in ("gRPC connected", "functions loaded", "first chat 200", "local server", "encodings"):
+        assert step in completed.stdout

@@ -16,6 +16,11 @@ DEPLOYMENTS = {
     "embed-ada": {"model": "text-embedding-ada-002"},
     "embed-small": {"model": "text-embedding-3-small"},
     "embed-custom": {"model": "text-embedding-3-large", "embeddingSize": 1024},
+    "whisper": {"model": "whisper"},
+    "transcribe": {"model": "gpt-4o-transcribe"},
+    "tts": {"model": "tts"},
+    "dalle": {"model": "dall-e-3"},
+    "painter": {"model": "gpt-image-1"},
 }
 API_VERSION = "2024-10-21"
 

@@ -45,6 +45,28 @@ VALID = {
         "encoding_format": "base64",
     },
     "/openai/v1/chat/completions": {"model": "chat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3},
+    "/openai/deployments/tts/audio/speech?api-version=2024-10-21": {
+        "input": "Hello there.",
+        "voice": "alloy",
+        "response_format": "wav",
+        "speed": 1.5,
+    },
+    "/openai/deployments/dalle/images/generations?api-version=2024-10-21": {
+        "prompt": "a kite",
+        "size": "1024x1024",
+        "quality": "hd",
+        "style": "natural",
+        "response_format": "b64_json",
+    },
+    "/openai/v1/images/generations": {
+        "model": "painter",
+        "prompt": "a kite",
+        "n": 2,
+        "size": "1024x1536",
+        "quality": "low",
+        "output_format": "webp",
+        "background": "transparent",
+    },
 }
 ODD_VALUES: list[Any] = [
     None,
@@ -99,6 +121,11 @@ def fuzz_server(tmp_path_factory) -> SimulatorProcess:
                 "chat": {"model": "gpt-4o", "tokensPerMinute": 10_000_000},
                 "instruct": {"model": "gpt-35-turbo-instruct"},
                 "embed-small": {"model": "text-embedding-3-small"},
+                "whisper": {"model": "whisper"},
+                "transcribe": {"model": "gpt-4o-transcribe"},
+                "tts": {"model": "tts"},
+                "dalle": {"model": "dall-e-3"},
+                "painter": {"model": "gpt-image-1"},
             }
         )
     )
@@ -123,3 +150,57 @@ def test_mutated_bodies_never_get_a_500(fuzz_server: SimulatorProcess, path: str
                 assert set(spec.ERROR_FIELDS) <= set(error), response.text
                 assert isinstance(error["message"], str), response.text
                 assert error["code"] is None or isinstance(error["code"], str), response.text
+
+
+FORM_FIELDS = {
+    "response_format": ["json", "text", "srt", "verbose_json", "vtt", "mp3", "", "\u0000"],
+    "temperature": ["0", "1", "0.5", "-1", "2", "nan", "inf", "x", ""],
+    "timestamp_granularities[]": ["word", "segment", "line", ""],
+    "language": ["en", "xx", "", "x" * 300],
+    "prompt": ["hello", "", "\u0000" * 3],
+    "stream": ["true", "false", "yes", ""],
+    "model": ["whisper", "transcribe", "tts", "", "nobody"],
+}
+
+
+def _files(rng: random.Random) -> dict[str, tuple[str, bytes, str]]:
+    """A WAV, cut short, corrupted, empty or not audio at all, under a name with or without an extension."""
+    from tests.support.media import wav
+
+    audio = wav(rng.choice([0.01, 1.0, 3.0]))
+    data = rng.choice([audio, audio[: rng.randrange(1, len(audio))], bytes(rng.randrange(256) for _ in range(64)), b""])
+    if data and rng.random() < 0.3:
+        position = rng.randrange(len(data))
+        data = data[:position] + bytes([rng.randrange(256)]) + data[position + 1 :]
+    name = rng.choice(["a.wav", "a.mp3", "a.webm", "a.txt", "noextension", "", "a.WAV"])
+    return {rng.choice(["file", "file", "audio"]): (name, data, rng.choice(["audio/wav", "text/plain", ""]))}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/openai/deployments/whisper/audio/transcriptions?api-version=2024-10-21",
+        "/openai/deployments/transcribe/audio/transcriptions?api-version=2024-10-21",
+        "/openai/deployments/whisper/audio/translations?api-version=2024-10-21",
+        "/openai/v1/audio/transcriptions",
+        "/openai/deployments/painter/images/edits?api-version=2024-10-21",
+    ],
+)
+def test_mutated_uploads_never_get_a_500(fuzz_server: SimulatorProcess, path: str) -> None:
+    """Random form fields, damaged files and damaged multipart framing: AOAI-shaped answers, never a 500."""
+    rng = random.Random(f"fuzz-upload:{path}")
+    with httpx.Client(base_url=fuzz_server.url, headers={"api-key": fuzz_server.api_key}, timeout=20) as client:
+        for _ in range(60):
+            fields = {name: rng.choice(values) for name, values in FORM_FIELDS.items() if rng.random() < 0.5}
+            request = client.build_request("POST", path, data=fields, files=_files(rng))
+            content = request.read()
+            headers = {name: value for name, value in request.headers.items() if name.lower() != "content-length"}
+            if rng.random() < 0.2:  # framing: cut short, or a boundary the body does not use
+                content = content[: rng.randrange(len(content))]
+            elif rng.random() < 0.1:
+                headers["content-type"] = "multipart/form-data; boundary=elsewhere"
+            response = client.post(path, content=content, headers=headers)
+            assert response.status_code < 500, (fields, response.text)
+            if response.status_code >= 400:
+                error = response.json()["error"]
+                assert set(spec.ERROR_FIELDS) <= set(error), response.text

@@ -519,3 +519,61 @@ def test_the_shipped_samples_replay_out_of_the_box() -> None:
     assert b'"usage":' in with_usage.body
     assert len(json.loads(embedding.body)["data"][0]["embedding"]) == 1536
     assert unmatched.status == 404 and json.loads(unmatched.body)["error"]["code"] == "RecordingNotFound"
+
+
+def test_audio_and_images_record_beside_the_yaml_and_replay_byte_for_byte(standin: StandinAOAI, tmp_path: Path) -> None:
+    """Multipart requests match on fields and file digest whatever the boundary; binary answers (speech, a
+    b64_json image) are kept as files beside the YAML and replayed exactly."""
+    from tests.support.media import wav
+
+    audio = wav(2.0)
+
+    def transcribe(server: SimulatorProcess, boundary: str) -> httpx.Response:
+        files = {"file": ("clip.wav", audio, "audio/wav")}
+        data = {"response_format": "json", "language": "en"}
+        path = f"/openai/deployments/whisper/audio/transcriptions?api-version={API_VERSION}"
+        request = httpx.Request("POST", server.url + path, files=files, data=data, headers={"api-key": server.api_key})
+        chosen = request.headers["content-type"].split("boundary=")[1]
+        content = request.read().replace(chosen.encode(), boundary.encode())
+        headers = {"api-key": server.api_key, "content-type": f"multipart/form-data; boundary={boundary}"}
+        return httpx.post(server.url + path, content=content, headers=headers, timeout=10)
+
+    speech = Case("tts", "audio/speech", {"input": "Say this aloud", "voice": "alloy"})
+    image = Case("dalle", "images/generations", {"prompt": "a red kite", "response_format": "b64_json"})
+    linked = Case("dalle", "images/generations", {"prompt": "a blue kite", "response_format": "url"})
+    with serving(record_env(standin, tmp_path)) as server:
+        heard = transcribe(server, "recorded-boundary-1")
+        said, drawn, link = exchange(server, speech), exchange(server, image), exchange(server, linked)
+    assert heard.status_code == said.status == drawn.status == link.status == 200
+    upstream_url = json.loads(link.body)["data"][0]["url"]
+    assert upstream_url.startswith(standin.url)  # record mode passes the service's own link on
+    assert said.headers["content-type"] == "audio/mpeg" and len(said.body) == 14_000
+    files = recordings(tmp_path)
+    assert set(files) == {
+        "whisper/audio-transcriptions.yaml",
+        "tts/audio-speech.yaml",
+        "dalle/image-generations.yaml",
+    }
+    [heard_record] = interactions(files["whisper/audio-transcriptions.yaml"])
+    form = heard_record["request"]["body"]
+    assert form["file"]["size"] == len(audio) and form["language"] == "en"
+    [said_record] = interactions(files["tts/audio-speech.yaml"])
+    media = said_record["response"]["file"]
+    assert media.startswith("tts/media/") and media.endswith(".mp3")
+    assert (tmp_path / media).read_bytes() == said.body
+    drawn_record, link_record = interactions(files["dalle/image-generations.yaml"])
+    reference = drawn_record["response"]["body"]["data"][0]["b64_json"]["$file"]
+    assert (tmp_path / reference).read_bytes().startswith(b"\x89PNG")
+    kept = link_record["response"]["body"]["data"][0]["url"]["$file"]  # downloaded: the service's link expires
+    assert (tmp_path / kept).read_bytes() == httpx.get(upstream_url).content
+    assert all(len(text) < 4000 for text in files.values())  # no base64 in the YAML
+    with serving(replay_env(tmp_path)) as server:
+        replayed = transcribe(server, "another-boundary-2")
+        assert replayed.status_code == 200 and replayed.content == heard.content
+        assert exchange(server, speech).body == said.body
+        assert exchange(server, image).body == drawn.body
+        replayed_links = [json.loads(exchange(server, linked).body)["data"][0] for _ in range(2)]
+        urls = [item["url"] for item in replayed_links]
+        assert urls[0] != urls[1] and all(url.startswith(f"{server.url}/++/images/") for url in urls)
+        assert all(httpx.get(url).content == (tmp_path / kept).read_bytes() for url in urls)
+        assert replayed_links[0]["revised_prompt"] == "Revised: a blue kite"

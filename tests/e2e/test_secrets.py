@@ -24,24 +24,16 @@ ADMIN_KEY = "admin-SECRET-2f98a6c3d1"
 UPSTREAM_KEY = "upstream-SECRET-93be07f4aa"
 GA = "?api-version=2024-10-21"
 CRASHING_EXTENSION = """
-from simulator.models import Operation
+from simulator import extend
 
 
 def initialize(simulator):
-    chat = simulator.generators[Operation.CHAT_COMPLETIONS]
+    def crash(prompt):
+        if "crash" in prompt.last_user_text:
+            raise RuntimeError("the extension crashed on purpose")
+        return "fine"
 
-    class Crashing:
-        operation = chat.operation
-
-        def parse(self, request):
-            return chat.parse(request)
-
-        def generate(self, request, params, rng):
-            if "crash" in str(request.body):
-                raise RuntimeError("the extension crashed on purpose")
-            return chat.generate(request, params, rng)
-
-    simulator.generators[Operation.CHAT_COMPLETIONS] = Crashing()
+    simulator.add_generator(extend.Operation.CHAT_COMPLETIONS, crash)
 """
 
 
@@ -121,7 +113,7 @@ def _exercise(server: SimulatorProcess, run: Run) -> None:
         run.keep(client.post("/++/recordings/save", headers=admin))
         # An extension that crashes in generate mode: a logged stack trace, a 500 to the client.
         run.keep(client.patch("/++/config", json={"mode": "generate"}, headers=admin))
-        run.keep(client.post(f"/openai/deployments/gpt-4o/chat/completions{GA}", json={**chat, "user": "crash"}))
+        run.keep(client.post(f"/openai/deployments/gpt-4o/chat/completions{GA}", json={"messages": [{"role": "user", "content": "crash"}]}))
         run.keep(client.get("/++/config", headers=admin))
 
 

@@ -11,8 +11,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from bench.scenarios import png, silent_wav
+
 API = "?api-version=2024-10-21"
 CHAT = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
+AUDIO = {"files": {"file": ("clip.wav", silent_wav(1.0), "audio/wav")}}
+SPEECH = {"voice": "alloy", "input": "hi", "response_format": "wav"}
+IMAGE = {"prompt": "a kite", "response_format": "b64_json"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +50,47 @@ EXAMPLES: dict[str, list[Example]] = {
     "v1_embeddings": [
         Example("POST", "/openai/v1/embeddings", json={"model": "text-embedding-3-small", "input": "hi"}),
     ],
+    "audio_transcriptions": [
+        Example("POST", f"/openai/deployments/whisper/audio/transcriptions{API}", extra=AUDIO),
+        Example(
+            "POST",
+            f"/openai/deployments/whisper/audio/transcriptions{API}",
+            400,
+            extra={**AUDIO, "data": {"response_format": "mp4"}},
+        ),
+    ],
+    "audio_translations": [Example("POST", f"/openai/deployments/whisper/audio/translations{API}", extra=AUDIO)],
+    "audio_speech": [Example("POST", f"/openai/deployments/tts/audio/speech{API}", json=SPEECH)],
+    "image_generations": [Example("POST", f"/openai/deployments/dall-e-3/images/generations{API}", json=IMAGE)],
+    "image_edits": [
+        Example(
+            "POST",
+            f"/openai/deployments/gpt-image-1/images/edits{API}",
+            extra={"files": {"image": ("in.png", png(64), "image/png")}, "data": {"prompt": "a hat"}},
+        ),
+    ],
+    "v1_audio_transcriptions": [
+        Example("POST", "/openai/v1/audio/transcriptions", extra={**AUDIO, "data": {"model": "whisper"}}),
+    ],
+    "v1_audio_translations": [
+        Example("POST", "/openai/v1/audio/translations", extra={**AUDIO, "data": {"model": "whisper"}}),
+    ],
+    "v1_audio_speech": [Example("POST", "/openai/v1/audio/speech", json={"model": "tts", **SPEECH})],
+    "v1_image_generations": [
+        Example("POST", "/openai/v1/images/generations", json={"model": "dall-e-3", **IMAGE}),
+    ],
+    "v1_image_edits": [
+        Example(
+            "POST",
+            "/openai/v1/images/edits",
+            extra={
+                "files": {"image": ("in.png", png(64), "image/png")},
+                "data": {"prompt": "x", "model": "gpt-image-1"},
+            },
+        ),
+    ],
+    # Reached without a key, as AOAI's signed image URLs are; an unknown (or expired) name is AOAI's 404.
+    "image_file": [Example("GET", "/++/images/" + "A" * 32 + ".png", 404, key=False)],
     "v1_models": [Example("GET", "/openai/v1/models")],
     "config": [
         Example("GET", "/++/config"),
@@ -52,6 +98,13 @@ EXAMPLES: dict[str, list[Example]] = {
         Example("GET", "/++/config", 401, key=False),
     ],
     "recordings_save": [Example("POST", "/++/recordings/save")],
+    "stats": [Example("GET", "/++/stats"), Example("GET", "/++/stats", 401, key=False)],
+    "metrics": [Example("GET", "/++/metrics", 404)],  # Prometheus is off unless SIMULATOR_METRICS_PROMETHEUS=true
+    "dashboard": [Example("GET", "/++/dashboard", key=False)],
+    "dashboard_asset": [
+        Example("GET", "/++/dashboard/dashboard.js", key=False),
+        Example("GET", "/++/dashboard/nothing.js", 404, key=False),
+    ],
     # An empty Functions route is reached at the function's name; `/` reaches the catch-all, which answers health.
     "health": [Example("GET", "/health", key=False)],
     "not_found": [

@@ -15,6 +15,7 @@ import openai
 import pytest
 from openai import AzureOpenAI, OpenAI
 
+from bench.scenarios import silent_wav
 from simulator.api.routes import ROUTES
 from tests.functions.conftest import KEY, app_settings, functions_host
 from tests.functions.route_examples import EXAMPLES, Example
@@ -91,6 +92,26 @@ def test_completions_embeddings_and_models(host: FunctionsHost) -> None:
     assert sorted(model.id for model in v1.models.list()) == sorted(DEPLOYMENTS)
 
 
+def test_audio_and_images_through_the_worker(host: FunctionsHost) -> None:
+    """An upload, speech streamed back and an image URL that resolves, all through the real worker."""
+    azure = AzureOpenAI(azure_endpoint=host.url, api_key=KEY, api_version=API_VERSION, max_retries=0)
+    heard = azure.audio.transcriptions.create(
+        model="whisper", file=("ten.wav", silent_wav(10.0)), response_format="verbose_json"
+    )
+    assert heard.duration == 10.0
+    with azure.audio.speech.with_streaming_response.create(
+        model="tts", voice="alloy", input="x" * 30, response_format="pcm"
+    ) as answer:
+        assert answer.headers["content-type"] == "audio/pcm"
+        assert len(b"".join(answer.iter_bytes())) == 2 * 24_000 * 2  # 30 characters: 2 s at 24 kHz
+    drawn = azure.images.generate(model="dall-e-3", prompt="a kite", size="1024x1792")
+    # Behind the Functions host the worker sees its own address as Host; on Azure WEBSITE_HOSTNAME gives the
+    # public base. Here the URL's path is fetched through the host, as a client of the app would.
+    image = httpx.get(host.url + httpx.URL(drawn.data[0].url).path, timeout=30)
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+
+
 def test_a_stream_through_the_worker(host: FunctionsHost) -> None:
     v1 = OpenAI(base_url=f"{host.url}/openai/v1/", api_key=KEY, max_retries=0)
     stream = v1.chat.completions.create(
@@ -133,3 +154,22 @@ def test_the_worker_logs_no_request_lines(host: FunctionsHost) -> None:
     """uvicorn's access log would print one line per request to the worker's stdout (the host's log)."""
     httpx.get(f"{host.url}/health")
     assert not [line for line in host.output if '"GET /health HTTP/1.1"' in line]
+
+
+def test_bad_bodies_get_aoai_errors_through_the_worker(host: FunctionsHost) -> None:
+    url = f"{host.url}/openai/deployments/gpt-4o/chat/completions?api-version={API_VERSION}"
+    headers = {"api-key": KEY, "content-type": "application/json"}
+    too_big = httpx.post(url, content=b" " * (4 * 1024 * 1024 + 1), headers=headers, timeout=30)
+    not_json = httpx.post(url, content=b"{not json", headers=headers)
+    assert (too_big.status_code, not_json.status_code) == (413, 400)
+    for answer in (too_big, not_json):
+        assert answer.json()["error"]["message"]
+
+
+def test_an_image_url_points_at_the_host_and_resolves(host: FunctionsHost) -> None:
+    """The worker sees its own address as Host (the host's proxy replaces it); the URL must be the client's."""
+    azure = AzureOpenAI(azure_endpoint=host.url, api_key=KEY, api_version=API_VERSION, max_retries=0)
+    image = azure.images.generate(model="dall-e-3", prompt="a kite", response_format="url").data[0]
+    assert image.url.startswith(f"{host.url}/++/images/")
+    fetched = httpx.get(image.url)
+    assert fetched.status_code == 200 and fetched.headers["content-type"].startswith("image/")

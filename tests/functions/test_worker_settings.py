@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 from openai import AzureOpenAI
@@ -29,13 +31,31 @@ def test_a_bad_setting_answers_the_aoai_shaped_500_that_names_it(worker_dir) -> 
     assert "Traceback" not in "".join(host.output)
 
 
-def test_an_extension_from_extension_path(worker_dir) -> None:
+def test_extensions_from_extension_path(worker_dir) -> None:
+    """A generator, a route of its own (served by the catch-all function) and a response hook, in the worker."""
     # Relative to the app folder, the worker's working directory (/home/site/wwwroot on Azure).
-    settings = app_settings(EXTENSION_PATH="extensions/echo_generator.py")
+    settings = app_settings(
+        EXTENSION_PATH="extensions/echo_generator.py,extensions/document_intelligence,extensions/response_hook.py",
+        DOCUMENT_INTELLIGENCE_SECONDS="0",
+        DOCUMENT_INTELLIGENCE_SECONDS_PER_PAGE="0",
+    )
     with functions_host(worker_dir, settings) as host:
         azure = AzureOpenAI(azure_endpoint=host.url, api_key=KEY, api_version="2024-10-21", max_retries=0)
-        reply = azure.chat.completions.create(model="chat", messages=MESSAGES)
-    assert reply.choices[0].message.content == "echo me"
+        raw = azure.chat.completions.with_raw_response.create(model="chat", messages=MESSAGES)
+        source = base64.b64encode(b"Hello from the worker").decode()
+        accepted = httpx.post(
+            f"{host.url}/documentintelligence/documentModels/prebuilt-read:analyze?api-version=2024-11-30",
+            json={"base64Source": source},
+            headers={"api-key": KEY},
+        )
+        polled = httpx.get(
+            accepted.headers["operation-location"].replace("http://", "http://", 1), headers={"api-key": KEY}
+        )
+        invocations = host.invocations_since(0, count=3)
+    assert raw.parse().choices[0].message.content == "echo me" and raw.headers["x-simulator-hooked"] == "1"
+    assert accepted.status_code == 202, accepted.text
+    assert polled.json()["analyzeResult"]["content"] == "Hello from the worker"
+    assert [i.function for i in invocations] == ["chat_completions", "not_found", "not_found"]
 
 
 def test_without_init_indexing_the_worker_cannot_serve_http_streams(worker_dir) -> None:

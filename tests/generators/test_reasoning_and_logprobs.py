@@ -68,8 +68,11 @@ def test_effort_sizes_the_thought() -> None:
     assert thought("low") < thought("medium") < thought("high")
 
 
+@needs_spec
 def test_a_tight_cap_is_spent_on_thought() -> None:
     reply = chat({"messages": MESSAGES, "max_completion_tokens": 50})
+    spec.validate(reply.body, "createChatCompletionResponse")
+    spec.validate(reply.body, "AzureCreateChatCompletionResponse", spec.V1)
     choice = reply.body["choices"][0]
     assert choice["finish_reason"] == "length"
     assert choice["message"]["content"] == ""
@@ -138,6 +141,7 @@ def test_refusals(model: str, body: dict[str, Any], param: str, code: str) -> No
 def test_chat_logprobs_concatenate_to_the_content(extra: dict[str, Any]) -> None:
     reply = chat({"messages": MESSAGES, "logprobs": True, "top_logprobs": 3, "n": 2, **extra}, model="gpt-4o")
     spec.validate(reply.body, "createChatCompletionResponse")
+    spec.validate(reply.body, "AzureCreateChatCompletionResponse", spec.V1)
     for choice in reply.body["choices"]:
         content = choice["logprobs"]["content"]
         assert "".join(entry["token"] for entry in content) == choice["message"]["content"]
@@ -163,6 +167,7 @@ def test_streamed_chat_logprobs() -> None:
     content, tokens = [], []
     for payload in payloads(reply)[1:]:
         spec.validate(payload, "createChatCompletionStreamResponse")
+        spec.validate(payload, "AzureCreateChatCompletionStreamResponse", spec.V1)
         choice = payload["choices"][0]
         if choice["delta"].get("content"):
             content.append(choice["delta"]["content"])

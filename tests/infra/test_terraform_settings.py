@@ -52,7 +52,10 @@ PENDING_SIMULATOR_SETTINGS: set[str] = set()
 REQUIRED_ON_AZURE = {"SIMULATOR_MODE", "SIMULATOR_API_KEY", "AZURE_STORAGE_ACCOUNT_URL", "RECORDING_CONTAINER"}
 STORAGE_NAME_SUFFIXES = ("_CONTAINER", "_TABLE")
 SET_BY_SITE_CONFIG = {"APPLICATIONINSIGHTS_CONNECTION_STRING": "application_insights_connection_string"}
-NEVER_ON_AZURE = {"AZURE_STORAGE_CONNECTION_STRING": "shared keys are disabled: storage is reached by identity"}
+NEVER_ON_AZURE = {
+    "AZURE_STORAGE_CONNECTION_STRING": "shared keys are disabled: storage is reached by identity",
+    "WEBSITE_HOSTNAME": "set by the platform itself",
+}
 
 APP_SETTINGS_MERGE = "${merge(local.platform_settings, local.simulator_settings, var.extra_app_settings)}"
 SIMULATOR_SETTINGS_MERGE = "${merge(local.simulator_defaults, var.simulator_settings, local.simulator_wired)}"

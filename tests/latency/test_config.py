@@ -81,7 +81,7 @@ def test_json_round_trip() -> None:
         ({"deployments": {"d": {"ttftMs": -1}}}, "latency.deployments.d: 'ttftMs' must be a number >= 0"),
         ({"deployments": {"d": {"tokensPerSecond": 0}}}, "tokensPerSecond must be positive"),
         ({"families": {"x": {"speed": 1}}}, "unknown latency field(s) speed"),
-        ({"operations": {"images": {}}}, "unknown operation(s) images"),
+        ({"operations": {"moderations": {}}}, "unknown operation(s) moderations"),
         ({"enabled": "yes"}, "latency.enabled must be true or false"),
         ({"deployments": {"d": {"burstTokens": 2.5}}}, "burstTokens must be a whole number"),
         ({"surprise": 1}, "unknown field(s) surprise"),

@@ -7,7 +7,9 @@ import statistics
 
 import pytest
 
+from simulator.context import OpenAIRequest, Upload
 from simulator.latency import LatencyConfig, LatencyModel, LatencyPlan
+from simulator.latency.config import LegacyLatency, MeanStd
 from simulator.latency.model import Releases, draw
 from simulator.models import Operation
 from simulator.settings import SettingsError
@@ -120,6 +122,42 @@ def test_burst_config_applies_to_plans() -> None:
 def test_translations_scale_with_audio_size() -> None:
     config = LatencyConfig.from_json({"translations": {"msPerMegabyte": 1000, "stdMs": 0}})
     assert LatencyModel(config, random.Random(0)).translation_seconds(2 * 1024 * 1024) == pytest.approx(2.0)
+
+
+def _audio_request(operation: Operation, seconds: float, size: int) -> OpenAIRequest:
+    request = make_request("whisper", operation=operation)
+    request.files = {"file": (Upload("a.wav", "audio/wav", bytes(size), ""),)}
+    request.audio_seconds = seconds
+    return request
+
+
+def test_audio_latency_is_per_audio_second_unless_the_predecessors_translation_model_is_configured() -> None:
+    """whisper by default: 500 ms + 60 ms per second of audio; LATENCY_OPENAI_TRANSLATIONS (per megabyte) replaces
+    that for translations when it is set, as the predecessor's users expect."""
+    fixed = {"families": {"whisper": {"ttftStdMs": 0}}}
+    model = LatencyModel(LatencyConfig.from_json(fixed), random.Random(0))
+    for operation in (Operation.TRANSCRIPTIONS, Operation.TRANSLATIONS):
+        assert model.plan(_audio_request(operation, 60.0, 1024 * 1024)).total == pytest.approx(0.5 + 3.6)
+    legacy = LatencyConfig.from_settings(document=fixed, legacy=LegacyLatency(translations=MeanStd(2000, 0)))
+    model = LatencyModel(legacy, random.Random(0))
+    assert model.plan(_audio_request(Operation.TRANSLATIONS, 60.0, 1024 * 1024)).total == pytest.approx(2.0)
+    assert model.plan(_audio_request(Operation.TRANSCRIPTIONS, 60.0, 1024 * 1024)).total == pytest.approx(4.1)
+
+
+def test_speech_is_released_as_its_audio_is_made_and_images_cost_per_image() -> None:
+    document = {
+        "families": {
+            "tts": {"ttftMs": 400, "ttftStdMs": 0, "msPerAudioSecond": 100},
+            "dall-e-3": {"ttftMs": 1000, "ttftStdMs": 0, "msPerImage": 5000},
+        }
+    }
+    model = LatencyModel(LatencyConfig.from_json(document), random.Random(0))
+    # Four quarter-second chunks (250 ms of audio each): made at 25 ms each after the first byte's 400 ms.
+    plan = model.plan(make_request("tts", operation=Operation.SPEECH), chunk_tokens=[250] * 4)
+    assert list(plan.offsets) == pytest.approx([0.425, 0.45, 0.475, 0.5], abs=1e-3)
+    images = make_request("dall-e-3", operation=Operation.IMAGE_GENERATIONS)
+    images.images = 2
+    assert model.plan(images).total == pytest.approx(11.0)
 
 
 def test_plan_from_recorded_offsets() -> None:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from simulator.errors import OpenAIError
 from simulator.ratelimit import RateLimitConfig, RateLimiter
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores import LimitStore, open_store
+from simulator.ratelimit.stores import LimitStore, Unchanged, open_store
 from tests.ratelimit.factory import chat, standard
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ class CountingStore(LimitStore):
         self.inner = inner
         self.transactions = 0
 
-    async def transact(self, key: str, change: Callable[[MeterState], T]) -> T:
+    async def transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:
         self.transactions += 1
         return await self.inner.transact(key, change)
 

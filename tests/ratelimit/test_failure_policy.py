@@ -85,6 +85,7 @@ async def test_outage_fails_open_or_closed_quickly_and_recovers(
 
     own_azurite.stop()
     caplog.set_level(logging.WARNING, logger="simulator.ratelimit.failure")
+    caplog.set_level(logging.WARNING, logger="simulator.ratelimit.limiter")
     for limiter in (fail_open, fail_closed):
         # The lease renewed ahead of need serves one more request; renewing it again finds the store down.
         headers, _ = await timed_admit(limiter)
@@ -105,6 +106,10 @@ async def test_outage_fails_open_or_closed_quickly_and_recovers(
     assert fail_open.stats.failed_open == 6 and fail_open.stats.outages == 1
     assert fail_closed.stats.failed_closed == 1
     assert len([record for record in caplog.records if record.levelno == logging.ERROR]) == 2
+    # Every answer served unlimited is counted where statistics can read it, and logged.
+    assert fail_open.served_unlimited == 6 and fail_closed.served_unlimited == 0
+    unlimited = [record for record in caplog.records if "served a request to outage unlimited" in record.message]
+    assert len(unlimited) == 6 and "6 served unlimited so far" in unlimited[-1].message
 
     own_azurite.start()  # same ports, empty storage: the table must come back by itself
     clock.offset += 31

@@ -4,6 +4,8 @@ leases it renews ahead of need (with a store made slow or failing on purpose).""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 
 import pytest
 
@@ -12,7 +14,7 @@ from simulator.ratelimit import RateLimitConfig, RateLimiter, leases, policy
 from simulator.ratelimit.state import MeterState
 from simulator.ratelimit.stores import MemoryStore, StoreError
 from simulator.replies import Usage
-from tests.ratelimit.factory import FakeClock, chat, provisioned, standard
+from tests.ratelimit.factory import START, FakeClock, chat, provisioned, standard
 
 
 @pytest.fixture
@@ -29,6 +31,17 @@ async def refusal(limiter: RateLimiter, request: object) -> OpenAIError:
     with pytest.raises(OpenAIError) as caught:
         await limiter.admit(request)  # type: ignore[arg-type]
     return caught.value
+
+
+async def admitted_of(limiter: RateLimiter, request: object, clock: FakeClock, count: int, step: float) -> int:
+    """Send `request` `count` times, `step` seconds apart; how many were admitted."""
+    admitted = 0
+    for _ in range(count):
+        with contextlib.suppress(OpenAIError):
+            await limiter.admit(request)  # type: ignore[arg-type]
+            admitted += 1
+        clock.advance(step)
+    return admitted
 
 
 async def test_success_headers_count_down_tokens_and_requests(limiter: RateLimiter) -> None:
@@ -137,15 +150,7 @@ async def test_provisioned_settle_replaces_the_estimate_with_the_usage(limiter: 
 async def test_leased_limiting_in_one_process_still_respects_the_budget(clock: FakeClock) -> None:
     limiter = RateLimiter(MemoryStore(), RateLimitConfig(lease_fraction=0.05), clock=clock)
     deployment = standard(tpm=10_000, rpm=60_000)
-    admitted = 0
-    for _ in range(400):
-        try:
-            await limiter.admit(chat(deployment, max_tokens=30))
-            admitted += 1
-        except OpenAIError:
-            pass
-        clock.advance(0.01)
-    assert admitted == 10_000 // 30
+    assert await admitted_of(limiter, chat(deployment, max_tokens=30), clock, 400, 0.01) == 10_000 // 30
 
 
 class SlowStore(MemoryStore):
@@ -234,3 +239,106 @@ def test_a_refused_renewal_keeps_the_old_lease_charged(clock: FakeClock) -> None
     assert refusal.remaining_tokens == 200  # counted as available to this instance: free 100 + its own 100
     granted = leases.renew_standard(state, clock.now, limits, 200, lease, 0.0, 1.0)
     assert isinstance(granted, leases.StandardLease) and granted.tokens == 200 and granted.took_tokens == 100
+
+
+class RacedStore(MemoryStore):
+    """A shared store whose next change loses a compare-and-swap once: another instance writes first, and the
+    clock moves on while the loser reads the state again, as a Table Storage retry does."""
+
+    local = False
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.interloper: Callable[[MeterState], object] | None = None
+
+    async def transact(self, key, change):  # type: ignore[no-untyped-def]
+        interloper, self.interloper = self.interloper, None
+        if interloper is not None:
+            change(self.state(key).copy())  # the attempt whose write lost: its result is thrown away
+            interloper(self.state(key))
+            self.clock.advance(0.003)  # the round trips of the lost write and of the fresh read
+        return await super().transact(key, change)
+
+
+async def test_a_retried_renewal_reads_the_clock_again_and_never_resets_the_window_backwards(
+    clock: FakeClock,
+) -> None:
+    """A renewal that starts just before a request window ends and is retried after another instance opened the
+    next window must charge that next window, not reset it to the one that ended (issue 14)."""
+    store = RacedStore(clock)
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+    deployment = standard(tpm=60_000)  # 360 RPM: 60 requests per 10-s window
+    limits = policy.limits_for(deployment)
+    assert isinstance(limits, policy.StandardLimits) and limits.requests_per_window == 60
+    clock.advance(9.999)
+
+    def other_instance(state: MeterState) -> None:  # takes 30 requests of the next window, at 10.001
+        lease = leases.renew_standard(state, clock.now + 0.002, limits, 1, None, 0.5, 1.0)
+        assert isinstance(lease, leases.StandardLease) and lease.requests == 30
+
+    store.interloper = other_instance
+    # The rest of the next window, well over its limit.
+    admitted = await admitted_of(limiter, chat(deployment, max_tokens=1), clock, 200, 0.02)
+    assert clock.now < START + 20  # all within the window the other instance opened
+    assert 30 + admitted == 60
+
+
+def test_a_renewal_dated_before_the_stored_window_charges_that_window(clock: FakeClock) -> None:
+    """Clocks of instances differ by a little: a renewal whose time falls in the window before the stored one
+    charges the stored window rather than wiping its count."""
+    deployment = standard(tpm=60_000)
+    limits = policy.limits_for(deployment)
+    assert isinstance(limits, policy.StandardLimits)
+    state = MeterState()
+    first = leases.renew_standard(state, START + 10.001, limits, 1, None, 0.5, 1.0)
+    assert isinstance(first, leases.StandardLease) and first.requests == 30
+    late = leases.renew_standard(state, START + 9.999, limits, 1, None, 0.5, 1.0)
+    assert isinstance(late, leases.StandardLease) and late.requests == 30
+    assert late.request_window == first.request_window
+    assert state.requests.used(START + 10.002) == 60
+
+
+async def test_requests_waiting_for_a_renewal_share_one_round_trip(clock: FakeClock) -> None:
+    """On a request-bound deployment every lease used to be one request, so every request was a compare-and-swap;
+    now a renewal leases for every request queued behind it (issue 14)."""
+    store = SlowStore()
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+    deployment = standard(tpm=60_000)  # 60 requests per 10 s: 1 % of it is not one request
+    store.gate.clear()
+    waiting = [asyncio.create_task(limiter.admit(chat(deployment, max_tokens=1))) for _ in range(20)]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert store.transactions == 1  # the first request's renewal is in flight; the others queue behind it
+    store.gate.set()
+    admissions = await asyncio.gather(*waiting)
+    assert len(admissions) == 20
+    assert store.transactions == 2  # the second renewal was sized to the 19 still waiting
+    assert limiter.renewals.waited == 20 and limiter.served_unlimited == 0
+
+
+async def test_a_request_lease_grows_with_the_demand_up_to_a_share_of_the_window(clock: FakeClock) -> None:
+    store = SlowStore()
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+    deployment = standard(tpm=60_000)  # 60 requests per 10 s
+    for _ in range(40):  # 100 requests per second offered to this instance
+        with contextlib.suppress(OpenAIError):
+            await limiter.admit(chat(deployment, max_tokens=1))
+        await limiter.renewals_done()
+        clock.advance(0.01)
+    lease = limiter._ledgers["chat"].lease
+    assert isinstance(lease, leases.StandardLease)
+    assert lease.granted_requests == 15  # a quarter of the window, not one request
+    assert store.transactions < 10
+
+
+def test_leased_tokens_count_for_a_minute_after_the_lease_could_last_be_spent(clock: FakeClock) -> None:
+    deployment = standard(tpm=10_000, rpm=60_000)
+    limits = policy.limits_for(deployment)
+    assert isinstance(limits, policy.StandardLimits)
+    state = MeterState()
+    lease = leases.renew_standard(state, clock.now, limits, 100, None, 0.01, 1.0)
+    assert isinstance(lease, leases.StandardLease) and lease.expires_at == clock.now + 1.0
+    # Spent at the last moment the lease allows, the tokens still count a full 60 s later.
+    assert state.tokens.used(lease.expires_at + 59.99) == 100
+    assert state.tokens.used(lease.expires_at + 60.25) == 0

@@ -6,7 +6,10 @@ import asyncio
 from collections.abc import Callable
 
 from simulator.ratelimit.state import MeterState
-from tests.ratelimit.conftest import StoreFactory
+from simulator.ratelimit.stores import Unchanged
+from simulator.ratelimit.stores.table import TableStore
+from tests.ratelimit.conftest import StoreFactory, table_config
+from tests.support.azurite import Azurite
 
 NOW = 1_000_000.0
 
@@ -66,3 +69,26 @@ async def test_a_change_that_changes_nothing_still_answers(stores: StoreFactory)
     await store.transact("same", charge(4))
     assert await store.transact("same", lambda state: "unchanged") == "unchanged"
     assert await store.transact("same", read) == 4
+
+
+async def test_a_change_that_says_it_changed_nothing_in_meaning_answers_its_value(stores: StoreFactory) -> None:
+    store = stores()
+    await store.transact("tidy", charge(4))
+
+    def prune_later(state: MeterState) -> Unchanged[int]:
+        return Unchanged(state.tokens.used(NOW + 120))  # tidies the expired bucket away: the same in meaning
+
+    assert await store.transact("tidy", prune_later) == 0
+    assert await store.transact("tidy", lambda state: state.tokens.used(NOW)) in (0, 4)
+
+
+async def test_the_table_store_does_not_write_what_is_unchanged_in_meaning(azurite: Azurite) -> None:
+    store = TableStore.from_config(table_config(azurite))
+    try:
+        await store.transact("quiet", charge(4))
+        writes = store.operations.writes
+        assert await store.transact("quiet", lambda state: Unchanged(state.tokens.used(NOW + 120))) == 0
+        assert store.operations.writes == writes  # a refused instance only reads
+        assert await store.transact("quiet", read) == 4
+    finally:
+        await store.aclose()

@@ -118,3 +118,16 @@ async def test_an_edited_blob_reaches_a_running_replayer_within_the_refresh_inte
     assert await served() == b'{"content":"after"}'
     await upload.close()
     await replayer.cache.persister.close()
+
+
+async def test_media_beside_the_recordings(persister: Persister) -> None:
+    """Binary parts go beside the YAML under content-addressed names; they are not recordings themselves."""
+    name = "tts/media/" + "ab" * 32 + ".mp3"
+    assert await persister.read_media(name) is None
+    await persister.write_media(name, b"\x00\xffaudio")
+    await persister.write_media(name, b"\x00\xffaudio")  # again: harmless
+    assert await persister.read_media(name) == b"\x00\xffaudio"
+    assert await persister.names() == []
+    for unsafe in ("tts/media/../../x.mp3", "tts/audio-speech.yaml", "media/" + "ab" * 32 + ".mp3/..", "x/y.mp3"):
+        with pytest.raises(UnsafeNameError):
+            await persister.write_media(unsafe, b"")

@@ -13,6 +13,7 @@ from simulator.context import Surface
 from simulator.errors import OpenAIError
 from simulator.models import Operation
 from simulator.recording import Recorder, RecordingConfig
+from simulator.recording.forwarder import upstream_error
 from simulator.recording.persisters.files import FilePersister
 from simulator.recording.serializer import loads
 from simulator.replies import JsonReply, StreamReply
@@ -79,7 +80,20 @@ async def test_upstream_5xx_is_an_aoai_error_and_not_recorded(recorder: Recorder
     with pytest.raises(OpenAIError) as raised:
         await recorder.forward(make_request(Operation.CHAT_COMPLETIONS, chat(), deployment="standin-500"))
     assert raised.value.status == 500 and raised.value.code == "InternalServerError"
+    assert raised.value.body()["error"]["param"] is None and raised.value.body()["error"]["type"] is None
     assert _yaml_files(config.directory) == {}
+
+
+def test_an_upstream_errors_fields_are_kept() -> None:
+    sent = {"error": {"code": None, "message": "Busy", "param": "messages", "type": "server_error"}}
+    error = upstream_error(503, json.dumps(sent).encode(), {"Retry-After": "2", "x-other": "1"})
+    assert error.body() == sent and error.headers == {"Retry-After": "2"}
+    assert upstream_error(502, b"<html>", {}).body()["error"] == {
+        "code": "502",
+        "message": "Azure OpenAI answered 502.",
+        "param": None,
+        "type": None,
+    }
 
 
 async def test_upstream_5xx_is_recorded_when_configured(tmp_path: Path, standin: Any) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from simulator.recording.interaction import (
@@ -11,6 +13,7 @@ from simulator.recording.interaction import (
     decode_json,
 )
 from simulator.recording.serializer import RecordingFormatError, dumps, loads
+from simulator.replies import Usage
 
 BODIES = {
     JsonStyle.COMPACT: b'{"a":1,"b":[1.5,"x"]}',
@@ -106,3 +109,18 @@ def test_invalid_recordings_fail_with_where_and_why(text: str, message: str) -> 
     with pytest.raises(RecordingFormatError, match=r"gpt\.yaml") as raised:
         loads(text, source="gpt.yaml")
     assert message in str(raised.value)
+
+
+def test_recorded_reasoning_tokens_reach_the_usage() -> None:
+    """Replayed reasoning answers report their hidden tokens to limits and telemetry, chat's and Responses'."""
+    chat_usage = {"prompt_tokens": 9, "completion_tokens": 530, "completion_tokens_details": {"reasoning_tokens": 500}}
+    whole = RecordedResponse.from_body(200, {}, 0.1, json.dumps({"usage": chat_usage}).encode())
+    assert whole.usage() == Usage(9, 530, 500)
+    events = [
+        (0.1, b"data: " + json.dumps({"choices": [], "usage": chat_usage}, separators=(",", ":")).encode() + b"\n\n"),
+        (0.2, b"data: [DONE]\n\n"),
+    ]
+    assert RecordedResponse.from_events(200, {}, 0.2, events).usage() == Usage(9, 530, 500)
+    responses_usage = {"input_tokens": 9, "output_tokens": 40, "output_tokens_details": {"reasoning_tokens": 32}}
+    answer = RecordedResponse.from_body(200, {}, 0.1, json.dumps({"usage": responses_usage}).encode())
+    assert answer.usage() is not None and answer.usage().reasoning_tokens == 32

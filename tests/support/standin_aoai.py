@@ -10,7 +10,10 @@ recordings have to reproduce each byte for byte. Deployments named `standin-500`
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import email.parser
+import email.policy
 import itertools
 import json
 import random
@@ -49,6 +52,18 @@ class ReceivedRequest:
     body: bytes
 
 
+def _form(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart body's fields (text) and files (bytes), parsed by the standard library's email package."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        name = part.get_param("name", header="content-disposition")
+        fields[name] = part.get_payload(decode=True) if part.get_filename() else part.get_content()
+    return fields
+
+
 def _compact(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
@@ -75,6 +90,7 @@ class StandinAOAI:
         self.scripted = dict(scripted or {})
         self.port = free_port()
         self.requests: list[ReceivedRequest] = []
+        self.images: dict[str, bytes] = {}  # images answered as URLs, served at /private/images/{name}
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Future[None] | None = None
@@ -114,6 +130,10 @@ class StandinAOAI:
         app.router.add_post("/openai/deployments/{deployment}/chat/completions", self._chat)
         app.router.add_post("/openai/deployments/{deployment}/completions", self._completions)
         app.router.add_post("/openai/deployments/{deployment}/embeddings", self._embeddings)
+        app.router.add_post("/openai/deployments/{deployment}/audio/transcriptions", self._transcription)
+        app.router.add_post("/openai/deployments/{deployment}/audio/speech", self._speech)
+        app.router.add_post("/openai/deployments/{deployment}/images/generations", self._images)
+        app.router.add_get("/private/images/{name}", self._image_blob)
         app.router.add_post("/openai/v1/chat/completions", self._chat)
         app.router.add_post("/openai/v1/embeddings", self._embeddings)
         runner = web.AppRunner(app, shutdown_timeout=0.5)
@@ -127,8 +147,9 @@ class StandinAOAI:
         finally:
             await runner.cleanup()
 
-    async def _admit(self, request: web.Request) -> tuple[str, dict[str, Any]] | web.Response:
-        """Record the request, check its credentials, and return its deployment and body, or an error."""
+    async def _admit(self, request: web.Request, *, form: bool = False) -> tuple[str, dict[str, Any]] | web.Response:
+        """Record the request, check its credentials, and return its deployment and body (JSON, or with `form`
+        multipart fields, files as bytes), or an error."""
         raw = await request.read()
         self.requests.append(
             ReceivedRequest(request.method, request.path, request.query_string, dict(request.headers), raw)
@@ -138,7 +159,7 @@ class StandinAOAI:
             self.bearer_token and bearer == f"Bearer {self.bearer_token}"
         ):
             return web.json_response({"error": {"code": "401", "message": ACCESS_DENIED}}, status=401)
-        body = json.loads(raw)
+        body = _form(request.headers.get("Content-Type", ""), raw) if form else json.loads(raw)
         deployment = request.match_info.get("deployment") or body.get("model", "")
         if deployment == "standin-500":
             await asyncio.sleep(self.json_delay)
@@ -280,6 +301,52 @@ class StandinAOAI:
         return web.Response(
             body=json.dumps(answer, indent=2).encode(), headers=self._headers(deployment, "application/json")
         )
+
+    async def _transcription(self, request: web.Request) -> web.StreamResponse:
+        """A transcript as many words as the file has kilobytes (so different files answer differently)."""
+        admitted = await self._admit(request, form=True)
+        if isinstance(admitted, web.Response):
+            return admitted
+        deployment, body = admitted
+        size = len(body["file"])
+        rng = random.Random(size)
+        text = " ".join(rng.choice(WORDS) for _ in range(max(1, size // 1024)))
+        await asyncio.sleep(self.json_delay)
+        return web.Response(body=_compact({"text": text}), headers=self._headers(deployment, "application/json"))
+
+    async def _speech(self, request: web.Request) -> web.StreamResponse:
+        """Audio-like bytes, 1,000 per character of input: what matters is that they are binary and exact."""
+        admitted = await self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        deployment, body = admitted
+        data = random.Random(body["input"]).randbytes(1000 * len(body["input"]))
+        await asyncio.sleep(self.json_delay)
+        return web.Response(body=data, headers=self._headers(deployment, "audio/mpeg"))
+
+    async def _images(self, request: web.Request) -> web.StreamResponse:
+        """A b64_json "png" (PNG's signature, then 12 KB of noise) and a revised prompt."""
+        admitted = await self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        deployment, body = admitted
+        image = b"\x89PNG\r\n\x1a\n" + random.Random(body["prompt"]).randbytes(12_000)
+        item: dict[str, Any] = {"revised_prompt": f"Revised: {body['prompt']}"}
+        if body.get("response_format", "url") == "url":  # a signed blob link, as AOAI's are
+            name = f"{next(self._ids)}.png"
+            self.images[name] = image
+            item["url"] = f"{self.url}/private/images/{name}?se=2099-01-01&sig=standin"
+        else:
+            item["b64_json"] = base64.b64encode(image).decode()
+        await asyncio.sleep(self.json_delay)
+        answer = {"created": 1_700_000_000, "data": [item]}
+        return web.Response(body=_compact(answer), headers=self._headers(deployment, "application/json"))
+
+    async def _image_blob(self, request: web.Request) -> web.StreamResponse:
+        image = self.images.get(request.match_info["name"])
+        if image is None:
+            return web.Response(status=404)
+        return web.Response(body=image, content_type="image/png")
 
     async def _stream(self, request: web.Request, deployment: str, events: list[bytes]) -> web.StreamResponse:
         response = web.StreamResponse(headers=self._headers(deployment, "text/event-stream; charset=utf-8"))

@@ -167,3 +167,11 @@ def test_deployment_overrides() -> None:
 def test_bad_overrides_are_refused(entry: dict[str, object]) -> None:
     with pytest.raises(SettingsError, match="deployment 'bad'"):
         parse_deployment("bad", entry)
+
+
+def test_requested_summary() -> None:
+    assert reasoning.requested_summary(None) is None
+    assert reasoning.requested_summary("detailed") == "detailed"
+    with pytest.raises(OpenAIError) as raised:
+        reasoning.requested_summary("verbose")
+    assert error_of(raised)["param"] == "reasoning.summary" and error_of(raised)["code"] == "invalid_value"

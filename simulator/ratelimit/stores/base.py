@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from simulator.ratelimit.state import MeterState
 
 T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Unchanged(Generic[T]):
+    """What a change returns when it left the state as it found it, in meaning (it may have tidied it, pruning
+    expired buckets): a shared store need not write it back, so a refused instance only reads, and its reads
+    never make another instance's compare-and-swap fail. `transact` returns `value`."""
+
+    value: T
+
+
+def outcome(result: T | Unchanged[T]) -> T:
+    return result.value if isinstance(result, Unchanged) else result
 
 
 class StoreError(Exception):
@@ -29,7 +43,7 @@ class LimitStore(abc.ABC):
     local: bool = False
 
     @abc.abstractmethod
-    async def transact(self, key: str, change: Callable[[MeterState], T]) -> T: ...
+    async def transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T: ...
 
     async def prepare(self) -> None:  # noqa: B027 - most stores have nothing to prepare
         """Create what the store needs and open its connections, so the first request does not pay for it."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores.base import LimitStore
+from simulator.ratelimit.stores.base import LimitStore, Unchanged, outcome
 
 T = TypeVar("T")
 
@@ -19,8 +19,8 @@ class MemoryStore(LimitStore):
     def __init__(self) -> None:
         self._states: dict[str, MeterState] = {}
 
-    async def transact(self, key: str, change: Callable[[MeterState], T]) -> T:
-        return change(self.state(key))
+    async def transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:
+        return outcome(change(self.state(key)))
 
     def state(self, key: str) -> MeterState:
         """The deployment's state itself: the limiter charges it in place, without a coroutine per request."""

@@ -3,6 +3,9 @@
 One entity per deployment, in its own partition (Table Storage serves about 2,000 entities/s per partition),
 changed by optimistic concurrency: read with its ETag, write back only if nobody wrote in between, else read
 again. The limiter's leases keep these changes to a few per second per deployment (docs/rate-limits.md).
+
+A lost compare-and-swap is an answer, not a failure: it is retried for as long as the caller waits. Only a
+round trip that takes longer than `operation_timeout` (a store that does not answer) or an error is a failure.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
+import itertools
 import random
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
@@ -22,7 +28,7 @@ from azure.data.tables.aio import TableClient
 
 from simulator.ratelimit.config import RateLimitConfig
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores.base import LimitStore, StoreError
+from simulator.ratelimit.stores.base import LimitStore, StoreError, Unchanged
 
 T = TypeVar("T")
 
@@ -33,6 +39,16 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9._-]{1,200}")
 # collide again; capped, because the winners do not back off and a loser must not starve behind them.
 _BACKOFF_SECONDS = 0.002
 _BACKOFF_DOUBLINGS = 3
+
+
+@dataclasses.dataclass(slots=True)
+class Operations:
+    """Round trips made, for the load a deployment puts on its partition (benchmarks, statistics)."""
+
+    reads: int = 0
+    writes: int = 0
+    conflicts: int = 0  # writes lost to another instance's (412, or 409 on a create)
+    longest: float = 0.0  # seconds, the slowest round trip
 
 
 def partition_key(key: str) -> str:
@@ -48,12 +64,15 @@ class TableStore(LimitStore):
         self,
         client: TableClient,
         *,
-        max_attempts: int = 10,
+        operation_timeout: float | None = None,
+        max_attempts: int | None = None,
         random_source: random.Random | None = None,
         closing: tuple[Any, ...] = (),
     ) -> None:
         self._client = client
-        self._max_attempts = max_attempts
+        self._timeout = operation_timeout
+        self._max_attempts = max_attempts  # None: for as long as the caller waits
+        self.operations = Operations()
         self._random = random_source or random.Random(0)
         self._closing = closing
         # Changes to one key from this process go one at a time: racing our own writes only wastes round trips.
@@ -70,26 +89,29 @@ class TableStore(LimitStore):
             client = TableClient.from_connection_string(
                 config.connection_string, table_name=config.table_name, **options
             )
-            return cls(client)
+            return cls(client, operation_timeout=config.store_timeout)
         if not config.account_url:
             raise ValueError("Table Storage needs a connection string or an account URL")
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
         client = TableClient(config.account_url, config.table_name, credential=credential, **options)
-        return cls(client, closing=(credential,))
+        return cls(client, operation_timeout=config.store_timeout, closing=(credential,))
 
-    async def transact(self, key: str, change: Callable[[MeterState], T]) -> T:
+    async def transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:
         async with self._locks[key]:
             with _as_store_errors():
                 return await self._transact(partition_key(key), key, change)
 
-    async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T]) -> T:
-        for attempt in range(self._max_attempts):
+    async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:
+        attempts = itertools.count() if self._max_attempts is None else range(self._max_attempts)
+        for attempt in attempts:
             entity = await self._read(partition)
             before = entity[STATE] if entity is not None else None
             state = MeterState.from_json(before) if before is not None else MeterState()
             result = change(state)
+            if isinstance(result, Unchanged):
+                return result.value
             after = state.to_json()
             if after == before or await self._write(partition, after, entity):
                 return result
@@ -97,25 +119,30 @@ class TableStore(LimitStore):
         raise StoreError(f"{self._max_attempts} writers in a row changed {key!r} first; giving up")
 
     async def _read(self, partition: str) -> Any:
+        self.operations.reads += 1
         try:
-            return await self._client.get_entity(partition, ROW_KEY)
+            async with self._round_trip():
+                return await self._client.get_entity(partition, ROW_KEY)
         except ResourceNotFoundError:  # no entity yet, or no table yet (a fresh account, or Azurite restarted)
             return None
 
     async def _write(self, partition: str, text: str, entity: Any) -> bool:
         """Save `text` if the entity is still as read; False if someone else changed it first."""
         row = {"PartitionKey": partition, "RowKey": ROW_KEY, STATE: text}
+        self.operations.writes += 1
         try:
-            if entity is None:
-                await self._client.create_entity(row)
-            else:
-                await self._client.update_entity(
-                    row,
-                    mode=UpdateMode.REPLACE,
-                    etag=entity.metadata["etag"],
-                    match_condition=MatchConditions.IfNotModified,
-                )
+            async with self._round_trip():
+                if entity is None:
+                    await self._client.create_entity(row)
+                else:
+                    await self._client.update_entity(
+                        row,
+                        mode=UpdateMode.REPLACE,
+                        etag=entity.metadata["etag"],
+                        match_condition=MatchConditions.IfNotModified,
+                    )
         except (ResourceExistsError, ResourceModifiedError):
+            self.operations.conflicts += 1
             return False
         except ResourceNotFoundError:
             if entity is None:
@@ -123,13 +150,24 @@ class TableStore(LimitStore):
             return False
         return True
 
+    @contextlib.asynccontextmanager
+    async def _round_trip(self) -> AsyncIterator[None]:
+        """One request to the service, within the time bound; the longest is kept for statistics."""
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._timeout):
+                yield
+        finally:
+            self.operations.longest = max(self.operations.longest, time.monotonic() - started)
+
     async def prepare(self) -> None:
         with _as_store_errors():
             await self._create_table()
 
     async def _create_table(self) -> None:
         with contextlib.suppress(ResourceExistsError):
-            await self._client.create_table()
+            async with self._round_trip():
+                await self._client.create_table()
 
     async def aclose(self) -> None:
         await self._client.close()

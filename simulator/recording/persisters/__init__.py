@@ -41,4 +41,13 @@ class Persister(Protocol):
         """Every recording file's relative name."""
         ...
 
+    async def write_media(self, name: str, data: bytes) -> None:
+        """Keep a recording's binary part (audio, an image) under `name` (a layout.media_name: content-addressed,
+        so writing it again is harmless and needs no version check)."""
+        ...
+
+    async def read_media(self, name: str) -> bytes | None:
+        """A binary part written by `write_media`, or None if it is missing."""
+        ...
+
     async def close(self) -> None: ...

@@ -20,10 +20,11 @@ from azure.core.exceptions import (
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import ContainerClient
 
-from simulator.recording.layout import SUFFIX, check_name
+from simulator.recording.layout import SUFFIX, check_media_name, check_name
 from simulator.recording.persisters import UNCHANGED, Stored, Unchanged, WriteConflictError
 
 _YAML = ContentSettings(content_type="application/yaml; charset=utf-8")
+_BINARY = ContentSettings(content_type="application/octet-stream")
 
 
 class BlobPersister:
@@ -81,6 +82,19 @@ class BlobPersister:
             if name.endswith(SUFFIX):
                 found.append(name)
         return sorted(found)
+
+    async def write_media(self, name: str, data: bytes) -> None:
+        blob = self.container.get_blob_client(self.prefix + check_media_name(name))
+        await self._ensure_container()
+        await blob.upload_blob(data, overwrite=True, content_settings=_BINARY)
+
+    async def read_media(self, name: str) -> bytes | None:
+        blob = self.container.get_blob_client(self.prefix + check_media_name(name))
+        try:
+            downloader = await blob.download_blob()
+            return await downloader.readall()
+        except ResourceNotFoundError:
+            return None
 
     async def close(self) -> None:
         await self.container.close()

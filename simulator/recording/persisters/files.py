@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from simulator.recording.layout import SUFFIX, UnsafeNameError, check_name
+from simulator.recording.layout import SUFFIX, UnsafeNameError, check_media_name, check_name
 from simulator.recording.persisters import UNCHANGED, Stored, Unchanged, WriteConflictError
 
 
@@ -34,11 +35,22 @@ class FilePersister:
     async def names(self) -> list[str]:
         return await asyncio.to_thread(self._names)
 
+    async def write_media(self, name: str, data: bytes) -> None:
+        path = self._path(name, check_media_name)
+        await asyncio.to_thread(_write_atomically, path, data, 0o644)
+
+    async def read_media(self, name: str) -> bytes | None:
+        path = self._path(name, check_media_name)
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return None
+
     async def close(self) -> None:
         return None
 
-    def _path(self, name: str) -> Path:
-        path = self.root / check_name(name)
+    def _path(self, name: str, check: Callable[[str], str] = check_name) -> Path:
+        path = self.root / check(name)
         root = self.root.resolve()
         if not path.resolve().is_relative_to(root):
             raise UnsafeNameError(f"recording {name!r} resolves outside {root}")
@@ -64,20 +76,7 @@ class FilePersister:
             current, mode = None, 0o644  # mkstemp would leave 0600: recordings are meant to be shared and edited
         if current != expected_version:
             raise WriteConflictError(f"{path} changed since it was read")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(descriptor, "wb") as file:
-                os.fchmod(file.fileno(), mode)
-                file.write(text.encode())
-                file.flush()
-                os.fsync(file.fileno())
-            Path(temporary).replace(path)  # os.replace: atomic on POSIX and Windows
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                Path(temporary).unlink()
-            raise
-        _fsync_directory(path.parent)
+        _write_atomically(path, text.encode(), mode)
         return _version(path.stat())
 
     def _names(self) -> list[str]:
@@ -85,6 +84,24 @@ class FilePersister:
             return []
         found = (path.relative_to(self.root).as_posix() for path in self.root.rglob(f"*{SUFFIX}"))
         return sorted(name for name in found if not any(part.startswith(".") for part in name.split("/")))
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Write a temporary file beside `path`, fsync it, rename it over `path`, fsync the directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            os.fchmod(file.fileno(), mode)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        Path(temporary).replace(path)  # os.replace: atomic on POSIX and Windows
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(temporary).unlink()
+        raise
+    _fsync_directory(path.parent)
 
 
 def _version(stat: os.stat_result) -> str:

@@ -6,8 +6,9 @@ It does what the host does for a Python app with HTTP streams (`HttpUri` offered
    FunctionsMetadataRequest, then a FunctionLoadRequest per function;
 3. per HTTP request: route it as the host does, forward the request to `HttpUri` with `x-ms-invocation-id`,
    then send the InvocationRequest carrying the route values, and stream the worker's answer back as it arrives.
-It does not reproduce host keys (every function here is anonymous), the host's own admin routes (`/admin/...`,
-`/runtime/webhooks/...`), its request body limit, or the exact header handling of its HTTP proxy.
+It forwards headers as the host's proxy does (see `_NOT_FORWARDED`). It does not reproduce host keys (every
+function here is anonymous), the host's own admin routes (`/admin/...`, `/runtime/webhooks/...`), its request
+body limit, the request body streamed rather than read first, or the response headers the host adds.
 """
 
 from __future__ import annotations
@@ -37,9 +38,22 @@ INVOCATION_GRACE = 5.0
 HOST_VERSION = "4.1036.1.23224"  # a host version that offers HTTP streams (>= 4.34.1)
 # Environment variables that switch worker.py to its Azure paths (/home/site/wwwroot); Core Tools has none.
 AZURE_ONLY = ("CONTAINER_NAME", "WEBSITE_INSTANCE_ID", "WEBSITE_PLACEHOLDER_MODE")
-# Hop-by-hop headers (RFC 9110 §7.6.1) a proxy does not forward, plus those the client library sets itself.
+# The host forwards with YARP's `IHttpForwarder.SendAsync` and its default transformer: every header but the
+# hop-by-hop ones (RFC 9110 §7.6.1) and Host (the worker's own address goes instead), with X-Forwarded-For, -Proto
+# and -Host set to what the host saw (replacing any the client sent).
+_FORWARDED = ("x-forwarded-for", "x-forwarded-proto", "x-forwarded-host")
 _NOT_FORWARDED = frozenset(
-    ("connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host")
+    (
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        *_FORWARDED,
+    )
 )
 
 
@@ -48,7 +62,7 @@ class Invocation:
     """One finished invocation as the worker reported it."""
 
     function: str
-    status: str  # "Success" or "Failure"
+    status: str  # "Success" or "Failure" as the worker said; "Unanswered" when it said nothing (INVOCATION_GRACE)
     exception: str
 
 
@@ -85,6 +99,10 @@ class FunctionsHost:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def worker_pid(self) -> int:
+        return self._process.pid
 
     @property
     def logs(self) -> list[str]:
@@ -212,6 +230,7 @@ class FunctionsHost:
         route, values = found
         invocation_id = str(uuid.uuid4())
         headers = [(name, value) for name, value in request.headers.items() if name.lower() not in _NOT_FORWARDED]
+        headers.extend(_forwarded(request))
         headers.append(("x-ms-invocation-id", invocation_id))
         body = await request.read()
         # The host forwards the HTTP request first, then sends the invocation; the worker pairs them by id.
@@ -280,6 +299,10 @@ class FunctionsHost:
                 self._process.kill()
         if self._channel is not None:
             await self._channel.stop()
+
+
+def _forwarded(request: web.Request) -> list[tuple[str, str]]:
+    return list(zip(_FORWARDED, (request.remote or "", request.scheme, request.host), strict=True))
 
 
 def _check(result: Any, what: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -28,10 +29,14 @@ def worker_available() -> bool:
     return (SHARED_WORKER / "python" / "prodV4" / "worker.py").is_file()
 
 
-def prepare_worker(destination: Path) -> Path:
-    """Copy the worker to `destination` and compile its protos there; returns the folder holding worker.py."""
-    shutil.copytree(SHARED_WORKER / "azure_functions_worker", destination / "azure_functions_worker")
-    shutil.copy2(SHARED_WORKER / "python" / "prodV4" / "worker.py", destination / "worker.py")
+def prepare_worker(destination: Path, source: Path = SHARED_WORKER) -> Path:
+    """Copy the worker to `destination` and compile its protos there; returns the folder holding worker.py.
+
+    The copy is made writable: CI lays ../shared out without write bits, and copying keeps a folder's mode."""
+    shutil.copytree(source / "azure_functions_worker", destination / "azure_functions_worker")
+    shutil.copy2(source / "python" / "prodV4" / "worker.py", destination / "worker.py")
+    for path in [destination, *destination.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
     compile_protos(destination / "azure_functions_worker" / "protos")
     return destination
 
