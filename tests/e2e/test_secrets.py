@@ -113,7 +113,12 @@ def _exercise(server: SimulatorProcess, run: Run) -> None:
         run.keep(client.post("/++/recordings/save", headers=admin))
         # An extension that crashes in generate mode: a logged stack trace, a 500 to the client.
         run.keep(client.patch("/++/config", json={"mode": "generate"}, headers=admin))
-        run.keep(client.post(f"/openai/deployments/gpt-4o/chat/completions{GA}", json={"messages": [{"role": "user", "content": "crash"}]}))
+        run.keep(
+            client.post(
+                f"/openai/deployments/gpt-4o/chat/completions{GA}",
+                json={"messages": [{"role": "user", "content": "crash"}]},
+            )
+        )
         run.keep(client.get("/++/config", headers=admin))
 
 
