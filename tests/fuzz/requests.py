@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 import socket
 import urllib.parse
 from typing import Any
@@ -28,6 +29,7 @@ API_VERSIONS = ("2024-10-21", "2025-04-01-preview", "2024-02-15-preview")
 DEPLOYMENTS = {"chat/completions": "chat", "completions": "instruct", "embeddings": "embed"}
 OTHER_DEPLOYMENTS = ("reasoner", "mini", "undefined-one", "a" * 64, "a" * 65, "x y", "..", "%00", "ü")
 ODD_VALUES: list[Any] = [None, True, 0, -1, 2**70, 1.5, "", "x" * 300, "\u0000", [], [None], {}, {"type": None}]
+PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 MAX_HEADER_BYTES = 16384  # the fuzz server's SIMULATOR_MAX_HEADER_BYTES
 MAX_BODY_BYTES = 262144  # the fuzz server's SIMULATOR_MAX_BODY_BYTES
 
@@ -104,6 +106,11 @@ def fuzz_requests(draw: st.DrawFn, api_key: str) -> FuzzRequest:
     if family == "path":
         deployment = draw(st.sampled_from(OTHER_DEPLOYMENTS) | st.text(min_size=1, max_size=80).map(_quoted))
     path = path.replace("{deployment}", deployment)
+    # Any other path parameter (an image's name, a dashboard asset, a stored response's id): a plausible value or
+    # an odd one.
+    for name in PATH_PARAMETER.findall(path):
+        value = draw(st.sampled_from(["x", "app.js", "resp_0123", "img_" + "0" * 32 + ".png"]) | st.text(min_size=1))
+        path = path.replace(name, _quoted(value), 1)
     if path.startswith("/openai/deployments/") or family == "path":
         version = draw(st.sampled_from(API_VERSIONS) if family != "path" else st.text(max_size=20).map(_quoted))
         path += f"?api-version={version}"
