@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import random
 import re
 import socket
 import urllib.parse
+from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import strategies as st
@@ -123,7 +125,7 @@ def _bodies(family: str, route: Route, terms: Contract) -> st.SearchStrategy[byt
     if family in ("valid", "method", "path", "headers"):
         return valid.map(_encode)
     if family == "mutated":
-        return st.tuples(valid, st.randoms(use_true_random=False)).map(lambda pair: _encode(_mutate(*pair)))
+        return st.tuples(valid, st.randoms(use_true_random=False)).map(lambda pair: _encode(mutate(*pair)))
     if family == "json":
         return ANY_JSON.map(_encode)
     if family == "large":
@@ -233,8 +235,8 @@ def _deep(depth: int) -> bytes:
     return b'{"model":"chat","messages":[{"role":"user","content":' + b"[" * depth + b"]" * depth + b"}]}"
 
 
-def _mutate(value: Any, rng: Any, depth: int = 0) -> Any:
-    """Replace, drop or corrupt one part of a JSON value."""
+def mutate(value: Any, rng: random.Random, odd_values: Sequence[Any] = ODD_VALUES, depth: int = 0) -> Any:
+    """Replace, drop or corrupt one part of a JSON value, or add an unknown field beside one."""
     if isinstance(value, dict) and value and depth < 4:
         mutated = dict(value)
         key = rng.choice(sorted(mutated))
@@ -242,18 +244,19 @@ def _mutate(value: Any, rng: Any, depth: int = 0) -> Any:
         if action < 0.25:
             del mutated[key]
         elif action < 0.5:
-            mutated[key] = rng.choice(ODD_VALUES)
+            mutated[key] = rng.choice(odd_values)
         elif action < 0.6:
-            mutated[f"unknown_{key}"] = rng.choice(ODD_VALUES)
+            mutated[f"unknown_{key}"] = rng.choice(odd_values)
         else:
-            mutated[key] = _mutate(mutated[key], rng, depth + 1)
+            mutated[key] = mutate(mutated[key], rng, odd_values, depth + 1)
         return mutated
     if isinstance(value, list) and value and depth < 4:
         mutated = list(value)
         index = rng.randrange(len(mutated))
-        mutated[index] = _mutate(mutated[index], rng, depth + 1) if rng.random() < 0.6 else rng.choice(ODD_VALUES)
+        chosen = rng.random() < 0.6
+        mutated[index] = mutate(mutated[index], rng, odd_values, depth + 1) if chosen else rng.choice(odd_values)
         return mutated
-    return rng.choice(ODD_VALUES)
+    return rng.choice(odd_values)
 
 
 def send_raw(port: int, data: bytes, timeout: float) -> bytes:

@@ -163,11 +163,12 @@ def _valid(validator: Any, document: Any, request: FuzzRequest) -> None:
 def _trimmed(value: Any) -> Any:
     """`value` with long arrays of numbers (embeddings) cut to their first items once every item is checked to
     be a number: jsonschema takes seconds over the millions of floats of a 2,048-input answer. One deviation of
-    the service from the GA spec is allowed: an echoed prompt's first token has no logprob (`null`), which the
-    spec's `token_logprobs: number[]` does not admit."""
+    the service from the GA spec is allowed: an echoed prompt's first token has no logprob (`null` in
+    `token_logprobs` and `top_logprobs`), which the spec's item types do not admit."""
     if isinstance(value, dict):
-        if isinstance(value.get("token_logprobs"), list) and value["token_logprobs"][:1] == [None]:
-            value = {**value, "token_logprobs": [0.0, *value["token_logprobs"][1:]]}
+        for key, stand_in in (("token_logprobs", 0.0), ("top_logprobs", {})):
+            if isinstance(value.get(key), list) and value[key][:1] == [None]:
+                value = {**value, key: [stand_in, *value[key][1:]]}
         return {key: _trimmed(item) for key, item in value.items()}
     if isinstance(value, list):
         if len(value) > 8 and all(isinstance(item, int | float) and not isinstance(item, bool) for item in value):
