@@ -4,7 +4,8 @@ One simulator (latency off, so it is CPU-bound) is driven by wrk at saturation w
 chat answers, one minute per wrk run so each minute has its own percentiles, while a few hostile clients (5 % of
 the connections by default) do what a shared endpoint meets: trickle headers (slow-loris), ask for big answers
 and never read them, send garbage, oversized or deeply nested bodies and wrong keys, and leave mid-answer.
-Reported per minute: answers per second, p50/p99/max latency, status classes, the server's resident memory; then
+Reported per minute: answers per second, p50/p99/max latency, status classes, the server's resident memory and
+its CPU (share of its core, and per answer: on a shared machine the share shows when others took the core); then
 whether memory stayed flat after the warm-up minute (within 10 %), no answer was a 5xx, and every minute's p99
 stayed within twice the first minute's.
 """
@@ -23,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.procstat import resident_bytes
+from bench.procstat import process_cpu_seconds, resident_bytes
 from bench.servers import PinnedServer, simulator_command
 from bench.wrk import lua_string
 
@@ -196,15 +197,19 @@ def main(argv: list[str] | None = None) -> int:
             minutes = []
             try:
                 for minute in range(1, args.minutes + 1):
+                    cpu_before = process_cpu_seconds(server.pid)
                     result = run_minute(server.port, args.connections, script, args.minute_seconds)
                     result["rss_mib"] = resident_bytes(server.pid) / 2**20
+                    result["cpu_s"] = process_cpu_seconds(server.pid) - cpu_before
                     minutes.append(result)
-                    rate = result["requests"] / (result["duration_us"] / 1e6)
+                    seconds = result["duration_us"] / 1e6
+                    rate = result["requests"] / seconds
                     print(
                         f"minute {minute:2d}: {rate:7.1f}/s  p50 {result['p50_us'] / 1e3:7.2f} ms  "
                         f"p99 {result['p99_us'] / 1e3:7.2f} ms  max {result['max_us'] / 1e3:8.2f} ms  "
                         f"2xx {result['s2']}  4xx {result['s4']}  5xx {result['s5']}  socket {result['socket']}  "
-                        f"resident {result['rss_mib']:.1f} MiB",
+                        f"resident {result['rss_mib']:.1f} MiB  server CPU {result['cpu_s'] / seconds:4.0%} of a core, "
+                        f"{result['cpu_s'] / max(1, result['requests']) * 1e6:.0f} µs per answer",
                         flush=True,
                     )
             finally:
@@ -216,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     growth = max(m["rss_mib"] for m in minutes[1:] or minutes) / warm - 1
     worst = max(m["p99_us"] for m in minutes) / minutes[0]["p99_us"]
     fives = sum(m["s5"] for m in minutes) + hostile.counts["5xx"]
+    # On a shared machine the server gets less of its core when others run: CPU per answer tells whether the
+    # server itself slowed down (a leak, a growing structure) or only got less time.
+    per_answer = [m["cpu_s"] / max(1, m["requests"]) for m in minutes]
+    print(f"server CPU per answer, worst minute / minute 1 = {max(per_answer) / per_answer[0]:.2f}")
     print(
         f"{len(minutes)} minutes in {elapsed:.0f} s: memory after minute 2 grew {growth:+.1%} at most (limit +10 %); "
         f"5xx {fives} (limit 0); worst minute's p99 / minute 1's = {worst:.2f} (limit 2)"
