@@ -34,6 +34,7 @@ from simulator.generators.base import GenerationSettings, RandomSource
 from simulator.generators.tool_calls import ToolCallPolicy
 from simulator.latency import LatencyConfig, LatencyModel, Pacer
 from simulator.latency.config import LegacyLatency, MeanStd
+from simulator.limits import RequestLimits, StreamSlots, hold_until_sent
 from simulator.media.image_urls import BlobImageStore, ImageStore, ImageUrls, MemoryImageStore
 from simulator.models import Operation
 from simulator.ratelimit import FailureMode, RateLimitConfig, RateLimiter
@@ -82,6 +83,8 @@ class Simulator:
         )
         self.pacer = Pacer()
         self.responses = responses or ResponsesService(MemoryResponseStore())
+        self.limits = RequestLimits.from_settings(settings)
+        self.streams = StreamSlots(settings.max_concurrent_streams)
         self._latency_random = random.Random(settings.seed)
         self._recorder: Recorder | None = None
         self._replayer: Replayer | None = None
@@ -118,6 +121,7 @@ class Simulator:
                 after_tool_probability=settings.tool_call_probability_after_tool,
                 parallel_probability=settings.parallel_tool_call_probability,
             ),
+            max_generated_tokens=settings.max_generated_tokens,
         )
         api_key = settings.api_key or secrets.token_urlsafe(24)
         if settings.api_key is None:
@@ -177,10 +181,15 @@ class Simulator:
         self.latency = LatencyModel(config.latency, self._latency_random, rules)
 
     async def answer(self, request: OpenAIRequest) -> Reply:
-        """The answer, or the `OpenAIError` to answer with. Telemetry measures both, here and only here (in one
-        coroutine with the pipeline: a wrapping coroutine would cost every request about 1,300 instructions)."""
+        """The answer, or the `OpenAIError` to answer with, within this instance's resource limits (`simulator.limits`).
+        Telemetry measures both, here and only here (in one coroutine with the pipeline: a wrapping coroutine would
+        cost every request about 1,300 instructions)."""
         config = self.config
+        release = None  # a stream's slot, held until it is sent
         try:
+            self.limits.check(request.raw_body, request.body)
+            if request.body.get("stream") is True:
+                release = self.streams.acquire()
             generator = self.generators[request.operation]
             responses = request.operation is Operation.RESPONSES
             if responses:
@@ -201,13 +210,16 @@ class Simulator:
             if responses:
                 reply = await self.responses.keep(request, reply, self.latency)
             reply = await settle_when_done(_delivered(reply, decision), admission)
-        except OpenAIError as error:
-            self.telemetry.refused(request, error, config.mode.value, injected=request.injected_fault)
+        except BaseException as error:
+            if release is not None:
+                release()
+            if isinstance(error, OpenAIError):
+                self.telemetry.refused(request, error, config.mode.value, injected=request.injected_fault)
+            elif isinstance(error, Exception):
+                self.telemetry.refused(request, errors.internal_error(), config.mode.value, injected=False)
             raise
-        except Exception:
-            self.telemetry.refused(request, errors.internal_error(), config.mode.value, injected=False)
-            raise
-        return self.telemetry.answered(request, reply, config.mode.value)
+        reply = self.telemetry.answered(request, reply, config.mode.value)
+        return reply if release is None else hold_until_sent(reply, release)
 
     async def answer_stored(self, request: OpenAIRequest, answer: Callable[[], Awaitable[Reply]]) -> Reply:
         """A stored-object route (the Responses API's retrieve, delete, input items, cancel): answered from the

@@ -40,6 +40,18 @@ class Settings:
         "Key clients send as `api-key` or `Authorization: Bearer`. Unset: one is generated and printed at start.",
         secret=True,
     )
+    admin_key: str | None = setting(
+        "SIMULATOR_ADMIN_KEY",
+        "Key for the control endpoints under `/++/` (config, recordings, telemetry); unset: `SIMULATOR_API_KEY` "
+        "opens them too.",
+        secret=True,
+    )
+    cors_origins: str = setting(
+        "SIMULATOR_CORS_ORIGINS",
+        "Browser origins allowed to call the simulator (CORS): comma-separated (`https://a.example`), or `*`; "
+        "unset: CORS off.",
+        "",
+    )
     deployment_config_path: Path | None = setting(
         "OPENAI_DEPLOYMENT_CONFIG_PATH",
         "JSON file describing deployments (README: Deployments).",
@@ -65,6 +77,42 @@ class Settings:
     seed: int = setting("SIMULATOR_SEED", "Seed of the random source behind generated text and ids.", 0)
     max_body_bytes: int = setting(
         "SIMULATOR_MAX_BODY_BYTES", "Largest request body accepted; larger bodies get 413.", 4 * 1024 * 1024
+    )
+    # Resource limits of a shared endpoint (docs/security.md): each refusal is AOAI-shaped.
+    max_choices: int = setting(
+        "SIMULATOR_MAX_CHOICES", "Most choices one request may ask for: `n` (times the prompts of a completion).", 128
+    )
+    max_messages: int = setting("SIMULATOR_MAX_MESSAGES", "Most `messages` in one request.", 2048)
+    max_tools: int = setting("SIMULATOR_MAX_TOOLS", "Most `tools` in one request.", 128)
+    max_inputs: int = setting(
+        "SIMULATOR_MAX_INPUTS", "Most items of an `input` or `prompt` array (embedding inputs, prompts).", 2048
+    )
+    max_json_depth: int = setting(
+        "SIMULATOR_MAX_JSON_DEPTH", "Deepest nesting of a request body's JSON (tool and response schemas included).", 64
+    )
+    max_generated_tokens: int = setting(
+        "SIMULATOR_MAX_GENERATED_TOKENS",
+        "Most tokens generated for one request, all choices together; longer answers end with finish_reason `length`.",
+        262144,
+    )
+    max_concurrent_streams: int = setting(
+        "SIMULATOR_MAX_CONCURRENT_STREAMS",
+        "Streams one instance sends at once; past it, 503 with `retry-after`.",
+        10000,
+    )
+    body_timeout_seconds: float = setting(
+        "SIMULATOR_BODY_TIMEOUT_SECONDS", "Longest a client may take to send a request body; past it, 408.", 30.0
+    )
+    header_timeout_seconds: float = setting(
+        "SIMULATOR_HEADER_TIMEOUT_SECONDS",
+        "Local server: longest a client may take to send a request's headers; then the connection is closed.",
+        10.0,
+    )
+    max_header_bytes: int = setting(
+        "SIMULATOR_MAX_HEADER_BYTES", "Local server: largest request line plus headers; larger get 431.", 65536
+    )
+    keepalive_timeout_seconds: float = setting(
+        "SIMULATOR_KEEPALIVE_TIMEOUT_SECONDS", "Local server: an idle kept-alive connection is closed after this.", 5.0
     )
     recording_dir: Path = setting("RECORDING_DIR", "Folder of YAML recordings (record and replay).", Path("recordings"))
     recording_autosave: bool = setting(
@@ -303,10 +351,11 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        for field in dataclasses.fields(self):
+            if field.name in _POSITIVE and getattr(self, field.name) <= 0:
+                raise SettingsError(f"{field.metadata['env']} must be positive")
         if self.image_url_ttl_seconds <= 0:
             raise SettingsError("SIMULATOR_IMAGE_URL_TTL_SECONDS must be a positive number of seconds")
-        if self.max_body_bytes <= 0:
-            raise SettingsError("SIMULATOR_MAX_BODY_BYTES must be a positive number of bytes")
         parse_token_range(self.completion_tokens)
         for env, level in (("LOG_LEVEL", self.log_level), ("SIMULATOR_REQUEST_LOG_LEVEL", self.request_log_level)):
             if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -363,6 +412,25 @@ class Settings:
         updated = dataclasses.replace(self, **changes)
         updated.validate()
         return updated
+
+
+# Limits and timeouts where 0 or less would refuse everything or cut every connection.
+_POSITIVE = frozenset(
+    {
+        "max_body_bytes",
+        "max_choices",
+        "max_messages",
+        "max_tools",
+        "max_inputs",
+        "max_json_depth",
+        "max_generated_tokens",
+        "max_concurrent_streams",
+        "body_timeout_seconds",
+        "header_timeout_seconds",
+        "max_header_bytes",
+        "keepalive_timeout_seconds",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -42,6 +42,20 @@ locals {
     EXTENSION_PATH                     = ""
     LOG_LEVEL                          = "INFO"
 
+    # Resource limits of a shared endpoint (docs/security.md).
+    SIMULATOR_MAX_CHOICES               = "128"
+    SIMULATOR_MAX_MESSAGES              = "2048"
+    SIMULATOR_MAX_TOOLS                 = "128"
+    SIMULATOR_MAX_INPUTS                = "2048"
+    SIMULATOR_MAX_JSON_DEPTH            = "64"
+    SIMULATOR_MAX_GENERATED_TOKENS      = "262144"
+    SIMULATOR_MAX_CONCURRENT_STREAMS    = "10000"
+    SIMULATOR_BODY_TIMEOUT_SECONDS      = "30.0"
+    SIMULATOR_HEADER_TIMEOUT_SECONDS    = "10.0"
+    SIMULATOR_MAX_HEADER_BYTES          = "65536"
+    SIMULATOR_KEEPALIVE_TIMEOUT_SECONDS = "5.0"
+    SIMULATOR_CORS_ORIGINS              = ""
+
     SIMULATOR_TOOL_CALL_PROBABILITY            = "0.5"
     SIMULATOR_TOOL_CALL_PROBABILITY_AFTER_TOOL = "0.1"
     SIMULATOR_PARALLEL_TOOL_CALL_PROBABILITY   = "0.25"
@@ -102,6 +116,7 @@ locals {
   simulator_wired = {
     SIMULATOR_MODE            = var.simulator_mode
     SIMULATOR_API_KEY         = random_password.api_key.result
+    SIMULATOR_ADMIN_KEY       = var.simulator_admin_key
     AZURE_OPENAI_ENDPOINT     = var.azure_openai_endpoint
     AZURE_OPENAI_KEY          = var.azure_openai_key
     AZURE_STORAGE_ACCOUNT_URL = azurerm_storage_account.this.primary_blob_endpoint

@@ -279,6 +279,13 @@ variable "azure_openai_resource_id" {
   }
 }
 
+variable "simulator_admin_key" {
+  type        = string
+  default     = ""
+  sensitive   = true
+  description = "SIMULATOR_ADMIN_KEY: a separate key for the control endpoints under /++/ (runtime config, recordings, telemetry). Empty: the client key opens them too."
+}
+
 variable "simulator_settings" {
   type        = map(string)
   default     = {}
@@ -286,7 +293,7 @@ variable "simulator_settings" {
 
   validation {
     condition = length(setintersection(keys(var.simulator_settings), [
-      "SIMULATOR_MODE", "SIMULATOR_API_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_KEY",
+      "SIMULATOR_MODE", "SIMULATOR_API_KEY", "SIMULATOR_ADMIN_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_KEY",
       "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_TABLE_URL", "AZURE_STORAGE_CONNECTION_STRING", "RECORDING_CONTAINER", "SIMULATOR_IMAGE_CONTAINER", "WEBSITE_HOSTNAME",
       "RESPONSES_CONTAINER", "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE", "STATS_TABLE",
     ])) == 0

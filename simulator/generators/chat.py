@@ -18,6 +18,7 @@ from simulator.context import OpenAIRequest
 from simulator.generators import envelope, logprobs
 from simulator.generators.base import (
     GenerationSettings,
+    budget_cap,
     check_context,
     check_output_cap,
     choose_length,
@@ -90,6 +91,9 @@ class ChatGenerator:
         return params
 
     def generate(self, request: OpenAIRequest, params: ChatParams, rng: random.Random) -> Reply:
+        cap = budget_cap(params.max_tokens, request.model, params.n, self.settings.max_generated_tokens)
+        if cap != params.max_tokens:
+            params = dataclasses.replace(params, max_tokens=cap)
         if params.reasoning_effort is None and params.logprobs is None:  # the usual case: one call per choice
             answers = [self.visible_answer(request.model, params, rng, params.max_tokens) for _ in range(params.n)]
         else:

@@ -10,7 +10,13 @@ from typing import Any
 from simulator import tokens
 from simulator.context import OpenAIRequest
 from simulator.generators import envelope
-from simulator.generators.base import GenerationSettings, check_context, check_output_cap, choose_length
+from simulator.generators.base import (
+    GenerationSettings,
+    budget_cap,
+    check_context,
+    check_output_cap,
+    choose_length,
+)
 from simulator.generators.logprobs import CompletionLogprobs
 from simulator.generators.lorem import lorem_pieces
 from simulator.generators.text_stream import (
@@ -44,6 +50,8 @@ class CompletionGenerator:
     def generate(self, request: OpenAIRequest, params: CompletionParams, rng: random.Random) -> Reply:
         answers = []
         completion_tokens = 0
+        choices = len(params.prompts) * params.n
+        cap = budget_cap(params.max_tokens, request.model, choices, self.settings.max_generated_tokens)
         for prompt in params.prompts:
             # An echoed prompt leads each answer and is no completion token: one piece, or its own tokens when
             # each needs its logprobs.
@@ -51,7 +59,7 @@ class CompletionGenerator:
                 [] if not params.echo else [prompt] if params.logprobs is None else self._prompt_pieces(request, prompt)
             )
             for _ in range(params.n):
-                length = choose_length(params.max_tokens, request.model, rng, self.settings.completion_tokens)
+                length = choose_length(cap, request.model, rng, self.settings.completion_tokens)
                 completion_tokens += length.tokens
                 answers.append(_Choice([*echoed, *lorem_pieces(length.tokens, rng)], length.finish_reason, len(echoed)))
         usage = Usage(request.prompt_tokens or 0, completion_tokens)

@@ -65,6 +65,21 @@ def validate_response_event(event: dict[str, Any]) -> None:
     """Validate one streamed Responses event against the base event schema and the one for its type."""
     validate(event, "OpenAI.ResponseStreamEvent", V1)
     validate(event, response_event_schema(event["type"]), V1)
+@functools.cache
+def validator(pointer: str, spec: str = GA) -> jsonschema.Draft202012Validator:
+    """A reusable validator for the schema at `pointer` (`#/paths/...` or `#/components/schemas/...`) of `spec`,
+    for callers that validate thousands of bodies (the fuzz suite)."""
+    uri = f"urn:aoai:{spec}"
+    registry = Registry().with_resource(uri, Resource.from_contents(_document(spec), default_specification=DRAFT202012))
+    return jsonschema.Draft202012Validator({"$ref": f"{uri}{pointer}"}, registry=registry)
+
+
+def resolve(pointer: str, spec: str = GA) -> Any:
+    """The (translated) node at a JSON pointer of `spec`."""
+    node: Any = _document(spec)
+    for token in filter(None, pointer.lstrip("#").split("/")):
+        node = node[token.replace("~1", "/").replace("~0", "~")]
+    return node
 
 
 ERROR_FIELDS = ("code", "message", "param", "type")
