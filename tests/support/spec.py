@@ -65,6 +65,8 @@ def validate_response_event(event: dict[str, Any]) -> None:
     """Validate one streamed Responses event against the base event schema and the one for its type."""
     validate(event, "OpenAI.ResponseStreamEvent", V1)
     validate(event, response_event_schema(event["type"]), V1)
+
+
 @functools.cache
 def validator(pointer: str, spec: str = GA) -> jsonschema.Draft202012Validator:
     """A reusable validator for the schema at `pointer` (`#/paths/...` or `#/components/schemas/...`) of `spec`,
