@@ -8,7 +8,7 @@ ifneq ($(wildcard $(SHARED_TIKTOKEN)/*),)
 export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
 endif
 
-.PHONY: run test lint format bench bench-instructions bench-telemetry browser dashboard-image clean
+.PHONY: run test fuzz lint format bench bench-instructions bench-telemetry browser dashboard-image clean
 
 run: $(VENV)/.runtime
 	$(BIN)/python -m simulator $(ARGS)
@@ -17,6 +17,10 @@ test: $(VENV)/.dev node_modules/.installed browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The full fuzz run of docs/security.md: 10,000 generated requests across every route (make test runs 400).
+fuzz: $(VENV)/.dev
+	FUZZ_REQUESTS=$${FUZZ_REQUESTS:-10000} $(BIN)/python -m pytest tests/fuzz -q -s $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

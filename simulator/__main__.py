@@ -10,7 +10,7 @@ import uvicorn
 from dotenv import load_dotenv
 
 from simulator.app import Simulator, configure_logging
-from simulator.server import create_app
+from simulator.server import create_app, uvicorn_options
 from simulator.settings import Settings, SettingsError
 from simulator.tokens import EncodingsUnavailableError
 
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         server_header=False,
         ws="none",  # nothing here speaks WebSocket; uvicorn's default imports wsproto for it (0.7 MiB)
+        **uvicorn_options(settings),
     )
     return 0
 

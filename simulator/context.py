@@ -46,6 +46,8 @@ class OpenAIRequest:
     request_id: str = ""  # the answer's apim-request-id / x-request-id
     # Filled in by the pipeline as it learns them; limits, latency and telemetry read them.
     prompt_tokens: int | None = None
+    # Responses API: tokens of the earlier turns a `previous_response_id` continues, known before parsing.
+    history_tokens: int = 0
     added_latency: float = 0.0  # seconds of modelled latency and fault delay added to a whole answer
     injected_fault: bool = False  # a fault rule chose the error answer
     files: Mapping[str, Upload] = dataclasses.field(default_factory=dict)

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from simulator import errors, reasoning
+from simulator import errors, jsonenc, reasoning
 from simulator.models import ModelSpec, Operation, find_model, known_model
 from simulator.settings import SettingsError
 
@@ -84,7 +84,7 @@ _FIELDS = {
 def parse_deployment(name: str, entry: Mapping[str, Any]) -> Deployment:
     """One entry of the deployments file; `SettingsError` names the deployment and field at fault."""
     if not isinstance(entry, Mapping):
-        raise SettingsError(f"deployment {name!r}: expected an object, got {type(entry).__name__}")
+        raise SettingsError(f"deployment {name!r}: expected an object, got {jsonenc.text(entry)}")
     unknown = set(entry) - {"model", "type", "reasoningEffort", "reasoningTokens", *_FIELDS}
     if unknown:
         raise SettingsError(f"deployment {name!r}: unknown field(s) {', '.join(sorted(unknown))}")
@@ -97,7 +97,7 @@ def parse_deployment(name: str, entry: Mapping[str, Any]) -> Deployment:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise SettingsError(f"deployment {name!r}: {key!r} must be a positive integer, not {value!r}")
+            raise SettingsError(f"deployment {name!r}: {key!r} must be a positive integer, not {jsonenc.text(value)}")
         values[attribute] = value
     try:
         kind = DeploymentType(entry.get("type", "standard"))
@@ -150,6 +150,7 @@ class Deployments:
             Operation.CHAT_COMPLETIONS: find_model(default_chat_model),
             Operation.COMPLETIONS: find_model("gpt-35-turbo-instruct"),
             Operation.EMBEDDINGS: find_model(default_embedding_model),
+            Operation.RESPONSES: find_model(default_chat_model),
             Operation.TRANSCRIPTIONS: find_model("whisper"),
             Operation.TRANSLATIONS: find_model("whisper"),
             Operation.SPEECH: find_model("tts"),

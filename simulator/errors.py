@@ -80,6 +80,20 @@ def payload_too_large(limit: int) -> OpenAIError:
     return OpenAIError(413, "RequestEntityTooLarge", f"The request body is larger than the limit of {limit} bytes.")
 
 
+def request_timeout(seconds: float) -> OpenAIError:
+    return OpenAIError(408, "RequestTimeout", f"The request was not received in full within {seconds:g} seconds.")
+
+
+def malformed_request() -> OpenAIError:
+    return OpenAIError(400, "BadRequest", "The request is not valid HTTP/1.1.")
+
+
+def headers_too_large(limit: int) -> OpenAIError:
+    return OpenAIError(
+        431, "RequestHeaderFieldsTooLarge", f"The request line and headers are larger than the limit of {limit} bytes."
+    )
+
+
 def invalid_request(message: str, param: str | None = None, code: str | None = None) -> OpenAIError:
     """A request the model service rejects: OpenAI's validation shape, with `type` and `param`."""
     return OpenAIError(400, code, message, param=param, type="invalid_request_error")

@@ -1,7 +1,8 @@
 """Typed, validated views of request bodies, with OpenAI's wording for what is wrong.
 
 Validation lives here, once, so generated, recorded and replayed answers refuse the same requests,
-and limits and latency read the same numbers (`max_tokens`, `n`, inputs).
+and limits and latency read the same numbers (`max_tokens`, `n`, inputs). Upper bounds on counts and sizes
+(choices, messages, tools, inputs) are resource limits: `simulator.limits` checks them, in every mode.
 OpenAI's wording for refused parameters (`missing_parameter`, `invalid_type`, `invalid_value`, …) is defined
 here once and shared with the tool and response-format parsers of `simulator.generators`.
 """
@@ -12,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from simulator import errors
+from simulator import errors, jsonenc
 from simulator.errors import OpenAIError
 from simulator.models import ModelSpec
 
@@ -20,11 +21,11 @@ if TYPE_CHECKING:  # parsed by the chat generator: these modules import the word
     from simulator.generators.response_format import JsonFormat
     from simulator.generators.tool_calls import Tool, ToolChoice
 
-MAX_EMBEDDING_INPUTS = 2048
-MAX_CHOICES = 128
 MAX_CHAT_TOP_LOGPROBS = 20
 MAX_COMPLETION_LOGPROBS = 5
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
+# Roles whose `content` both specs mark nullable: an assistant message holding only tool calls, a function result.
+NULL_CONTENT_ROLES = ("assistant", "function")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,9 +63,18 @@ class EmbeddingParams:
     base64: bool
 
 
+def present(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The body without its null members. Both specs mark most optional fields nullable, and the service takes a
+    field sent as null for one left out: an optional one gets its default, a required one is missing."""
+    if None not in body.values():
+        return body
+    return {key: value for key, value in body.items() if value is not None}
+
+
 def parse_chat(body: Mapping[str, Any], model: ModelSpec, *, reasoning_effort: str | None = None) -> ChatParams:
     """`reasoning_effort`: the effort the chat generator validated for a reasoning deployment (its profile
     is the deployment's, which this module does not see)."""
+    body = present(body)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise missing_or_invalid("messages", "a non-empty array", messages)
@@ -79,20 +89,15 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec, *, reasoning_effort: s
         n=_n(body),
         stream=stream,
         include_usage=_include_usage(body, stream),
-        seed=_optional_int(body, "seed"),
+        seed=optional_int(body, "seed"),
         logprobs=_chat_logprobs(body) if "logprobs" in body or "top_logprobs" in body else None,
         reasoning_effort=reasoning_effort,
     )
 
 
 def parse_completion(body: Mapping[str, Any]) -> CompletionParams:
-    prompt = body.get("prompt", "<|endoftext|>")
-    if isinstance(prompt, str):
-        prompts = [prompt]
-    elif isinstance(prompt, list) and prompt and all(isinstance(item, str) for item in prompt):
-        prompts = list(prompt)
-    else:
-        raise missing_or_invalid("prompt", "a string or an array of strings", prompt)
+    body = present(body)
+    prompts = _prompts(body.get("prompt", "<|endoftext|>"))
     stream = _stream(body)
     echo = body.get("echo", False)
     if not isinstance(echo, bool):
@@ -103,21 +108,21 @@ def parse_completion(body: Mapping[str, Any]) -> CompletionParams:
         n=_n(body),
         stream=stream,
         include_usage=_include_usage(body, stream),
-        seed=_optional_int(body, "seed"),
+        seed=optional_int(body, "seed"),
         echo=echo,
-        logprobs=_bounded_int(body, "logprobs", 0, MAX_COMPLETION_LOGPROBS),
+        logprobs=bounded_int(body, "logprobs", 0, MAX_COMPLETION_LOGPROBS),
     )
 
 
 def parse_embedding(body: Mapping[str, Any], model: ModelSpec) -> EmbeddingParams:
+    body = present(body)
     raw = body.get("input")
     inputs = _embedding_inputs(raw)
-    if not inputs or len(inputs) > MAX_EMBEDDING_INPUTS:
+    if not inputs:
         raise errors.invalid_request(
-            f"'$.input' is invalid. Please check the API reference: it must hold 1 to {MAX_EMBEDDING_INPUTS} inputs.",
-            "input",
+            "'$.input' is invalid. Please check the API reference: it must hold at least one input.", "input"
         )
-    dimensions = _optional_int(body, "dimensions")
+    dimensions = optional_int(body, "dimensions")
     if dimensions is not None:
         if not model.supports_dimensions:
             raise errors.invalid_request("This model does not support specifying dimensions.", "dimensions")
@@ -128,11 +133,21 @@ def parse_embedding(body: Mapping[str, Any], model: ModelSpec) -> EmbeddingParam
             )
     encoding_format = body.get("encoding_format", "float")
     if encoding_format not in ("float", "base64"):
-        raise errors.invalid_request(
-            f"Invalid value for 'encoding_format': expected 'float' or 'base64', got {encoding_format!r}.",
-            "encoding_format",
-        )
+        raise invalid_value("encoding_format", encoding_format, ("float", "base64"))
     return EmbeddingParams(inputs=inputs, dimensions=dimensions, base64=encoding_format == "base64")
+
+
+def _prompts(prompt: Any) -> list[str]:
+    if isinstance(prompt, str):
+        return [prompt]
+    if not isinstance(prompt, list):
+        raise invalid_type("prompt", "a string or an array of strings", prompt)
+    if not prompt:
+        raise empty_array("prompt")
+    for index, item in enumerate(prompt):
+        if not isinstance(item, str):
+            raise invalid_type(f"prompt[{index}]", "a string", item)
+    return list(prompt)
 
 
 def _embedding_inputs(raw: Any) -> list[str | list[int]]:
@@ -159,21 +174,17 @@ def _embedding_inputs(raw: Any) -> list[str | list[int]]:
 def _check_message(index: int, message: Any) -> None:
     if not isinstance(message, dict):
         raise invalid_type(f"messages[{index}]", "an object", message)
-    role = message.get("role")
-    if role is None:
-        raise missing_parameter(f"messages[{index}].role")
-    if role not in ROLES:
-        raise invalid_value(f"messages[{index}].role", role, ROLES)
+    role = one_of(f"messages[{index}].role", message.get("role"), ROLES)
     content = message.get("content")
-    if content is None and role not in ("assistant",):
+    if content is None and role not in NULL_CONTENT_ROLES:
         raise missing_parameter(f"messages[{index}].content")
     if content is not None and not isinstance(content, str | list):
         raise invalid_type(f"messages[{index}].content", "one of a string or array of objects", content)
 
 
 def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
-    for name in names:  # on every chat request: `_optional_int` inline rather than through `_bounded_int`
-        value = _optional_int(body, name)
+    for name in names:  # on every chat request: `optional_int` inline rather than through `bounded_int`
+        value = optional_int(body, name)
         if value is not None:
             if value < 1:
                 raise _below_minimum(name, 1, value)
@@ -186,7 +197,7 @@ def _chat_logprobs(body: Mapping[str, Any]) -> int | None:
     logprobs = body.get("logprobs")
     if logprobs is not None and not isinstance(logprobs, bool):
         raise invalid_type("logprobs", "a boolean", logprobs)
-    top = _bounded_int(body, "top_logprobs", 0, MAX_CHAT_TOP_LOGPROBS)
+    top = bounded_int(body, "top_logprobs", 0, MAX_CHAT_TOP_LOGPROBS)
     if not logprobs:
         if top is not None:  # wording unverified
             raise errors.invalid_request(
@@ -196,13 +207,14 @@ def _chat_logprobs(body: Mapping[str, Any]) -> int | None:
     return top or 0
 
 
-def _bounded_int(body: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
-    value = _optional_int(body, name)
+def bounded_int(body: Mapping[str, Any], name: str, low: int, high: int | None = None) -> int | None:
+    """An optional integer within [low, high] (no upper bound when `high` is None), refused in OpenAI's words."""
+    value = optional_int(body, name)
     if value is None:
         return None
     if value < low:
         raise _below_minimum(name, low, value)
-    if value > high:
+    if high is not None and value > high:
         raise errors.invalid_request(
             f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",
             name,
@@ -220,11 +232,15 @@ def _below_minimum(name: str, low: int, value: int) -> OpenAIError:
 
 
 def _n(body: Mapping[str, Any]) -> int:
-    n = _optional_int(body, "n")
+    n = optional_int(body, "n")
     if n is None:
         return 1
-    if not 1 <= n <= MAX_CHOICES:
-        raise errors.invalid_request(f"Invalid 'n': must be between 1 and {MAX_CHOICES}, got {n}.", "n")
+    if n < 1:
+        raise errors.invalid_request(
+            f"Invalid 'n': integer below minimum value. Expected a value >= 1, but got {n} instead.",
+            "n",
+            "integer_below_min_value",
+        )
     return n
 
 
@@ -250,7 +266,7 @@ def _include_usage(body: Mapping[str, Any], stream: bool) -> bool:
     return options.get("include_usage") is True
 
 
-def _optional_int(body: Mapping[str, Any], name: str) -> int | None:
+def optional_int(body: Mapping[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None
@@ -279,6 +295,12 @@ def json_kind(value: Any) -> str:
     return names.get(type(value), "an object")
 
 
+def shown(value: Any) -> str:
+    """A client's value quoted in a message: a string as it is, anything else as JSON (`null`, `true`, `[1]`),
+    never in Python's spelling (`None`, `True`, `['x']`)."""
+    return value if isinstance(value, str) else jsonenc.text(value)
+
+
 def missing_parameter(param: str) -> OpenAIError:
     return errors.invalid_request(f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
 
@@ -299,7 +321,18 @@ def invalid_value(param: str, value: Any, supported: Sequence[str]) -> OpenAIErr
     listed = (
         quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])}{',' if len(quoted) > 2 else ''} and {quoted[-1]}"
     )
-    return errors.invalid_request(f"Invalid value: '{value}'. Supported values are: {listed}.", param, "invalid_value")
+    return errors.invalid_request(
+        f"Invalid value: '{shown(value)}'. Supported values are: {listed}.", param, "invalid_value"
+    )
+
+
+def one_of(param: str, value: Any, supported: Sequence[str]) -> Any:
+    """`value`, which is required and must be one of `supported`."""
+    if value is None:
+        raise missing_parameter(param)
+    if value not in supported:
+        raise invalid_value(param, value, supported)
+    return value
 
 
 def empty_array(param: str) -> OpenAIError:

@@ -40,6 +40,18 @@ class Settings:
         "Key clients send as `api-key` or `Authorization: Bearer`. Unset: one is generated and printed at start.",
         secret=True,
     )
+    admin_key: str | None = setting(
+        "SIMULATOR_ADMIN_KEY",
+        "Key for the control endpoints under `/++/` (config, recordings, telemetry); unset: `SIMULATOR_API_KEY` "
+        "opens them too.",
+        secret=True,
+    )
+    cors_origins: str = setting(
+        "SIMULATOR_CORS_ORIGINS",
+        "Browser origins allowed to call the simulator (CORS): comma-separated (`https://a.example`), or `*`; "
+        "unset: CORS off.",
+        "",
+    )
     deployment_config_path: Path | None = setting(
         "OPENAI_DEPLOYMENT_CONFIG_PATH",
         "JSON file describing deployments (README: Deployments).",
@@ -65,6 +77,42 @@ class Settings:
     seed: int = setting("SIMULATOR_SEED", "Seed of the random source behind generated text and ids.", 0)
     max_body_bytes: int = setting(
         "SIMULATOR_MAX_BODY_BYTES", "Largest request body accepted; larger bodies get 413.", 4 * 1024 * 1024
+    )
+    # Resource limits of a shared endpoint (docs/security.md): each refusal is AOAI-shaped.
+    max_choices: int = setting(
+        "SIMULATOR_MAX_CHOICES", "Most choices one request may ask for: `n` (times the prompts of a completion).", 128
+    )
+    max_messages: int = setting("SIMULATOR_MAX_MESSAGES", "Most `messages` in one request.", 2048)
+    max_tools: int = setting("SIMULATOR_MAX_TOOLS", "Most `tools` in one request.", 128)
+    max_inputs: int = setting(
+        "SIMULATOR_MAX_INPUTS", "Most items of an `input` or `prompt` array (embedding inputs, prompts).", 2048
+    )
+    max_json_depth: int = setting(
+        "SIMULATOR_MAX_JSON_DEPTH", "Deepest nesting of a request body's JSON (tool and response schemas included).", 64
+    )
+    max_generated_tokens: int = setting(
+        "SIMULATOR_MAX_GENERATED_TOKENS",
+        "Most tokens generated for one request, all choices together; longer answers end with finish_reason `length`.",
+        262144,
+    )
+    max_concurrent_streams: int = setting(
+        "SIMULATOR_MAX_CONCURRENT_STREAMS",
+        "Streams one instance sends at once; past it, 503 with `retry-after`.",
+        10000,
+    )
+    body_timeout_seconds: float = setting(
+        "SIMULATOR_BODY_TIMEOUT_SECONDS", "Longest a client may take to send a request body; past it, 408.", 30.0
+    )
+    header_timeout_seconds: float = setting(
+        "SIMULATOR_HEADER_TIMEOUT_SECONDS",
+        "Local server: longest a client may take to send a request's headers; then the connection is closed.",
+        10.0,
+    )
+    max_header_bytes: int = setting(
+        "SIMULATOR_MAX_HEADER_BYTES", "Local server: largest request line plus headers; larger get 431.", 65536
+    )
+    keepalive_timeout_seconds: float = setting(
+        "SIMULATOR_KEEPALIVE_TIMEOUT_SECONDS", "Local server: an idle kept-alive connection is closed after this.", 5.0
     )
     recording_dir: Path = setting("RECORDING_DIR", "Folder of YAML recordings (record and replay).", Path("recordings"))
     recording_autosave: bool = setting(
@@ -222,6 +270,20 @@ class Settings:
         "RECORDING_UPSTREAM_TIMEOUT_SECONDS", "Longest upstream silence in record mode before a 504.", 120.0
     )
 
+    # Stored responses of the Responses API (docs/responses.md).
+    responses_store: str = setting(
+        "RESPONSES_STORE",
+        "Where stored responses live: `auto` (Blob when storage is configured, else memory), `memory` or `blob`.",
+        "auto",
+    )
+    responses_container: str = setting("RESPONSES_CONTAINER", "Blob container holding stored responses.", "responses")
+    responses_retention_seconds: float = setting(
+        "RESPONSES_RETENTION_SECONDS", "How long a stored response can be retrieved or continued (30 days).", 2592000.0
+    )
+    responses_memory_limit: int = setting(
+        "RESPONSES_MEMORY_LIMIT", "Most stored responses kept in memory; the least recently used go first.", 10000
+    )
+
     # Telemetry (docs/observability.md).
     applicationinsights_connection_string: str | None = setting(
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
@@ -289,10 +351,11 @@ class Settings:
         return settings
 
     def validate(self) -> None:
+        for field in dataclasses.fields(self):
+            if field.name in _POSITIVE and getattr(self, field.name) <= 0:
+                raise SettingsError(f"{field.metadata['env']} must be positive")
         if self.image_url_ttl_seconds <= 0:
             raise SettingsError("SIMULATOR_IMAGE_URL_TTL_SECONDS must be a positive number of seconds")
-        if self.max_body_bytes <= 0:
-            raise SettingsError("SIMULATOR_MAX_BODY_BYTES must be a positive number of bytes")
         parse_token_range(self.completion_tokens)
         for env, level in (("LOG_LEVEL", self.log_level), ("SIMULATOR_REQUEST_LOG_LEVEL", self.request_log_level)):
             if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
@@ -322,6 +385,14 @@ class Settings:
             raise SettingsError(f"RECORDING_UNMATCHED must be error or generate, not {self.recording_unmatched!r}")
         if self.rate_limit_failure_mode not in ("open", "closed"):
             raise SettingsError(f"RATE_LIMIT_FAILURE_MODE must be open or closed, not {self.rate_limit_failure_mode!r}")
+        if self.responses_store not in ("auto", "memory", "blob"):
+            raise SettingsError(f"RESPONSES_STORE must be auto, memory or blob, not {self.responses_store!r}")
+        if self.responses_store == "blob" and not self.storage_configured:
+            raise SettingsError(
+                "RESPONSES_STORE=blob needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL"
+            )
+        if self.responses_retention_seconds <= 0 or self.responses_memory_limit <= 0:
+            raise SettingsError("RESPONSES_RETENTION_SECONDS and RESPONSES_MEMORY_LIMIT must be positive")
         if self.runtime_config_poll_seconds <= 0:
             raise SettingsError("RUNTIME_CONFIG_POLL_SECONDS must be positive")
 
@@ -341,6 +412,25 @@ class Settings:
         updated = dataclasses.replace(self, **changes)
         updated.validate()
         return updated
+
+
+# Limits and timeouts where 0 or less would refuse everything or cut every connection.
+_POSITIVE = frozenset(
+    {
+        "max_body_bytes",
+        "max_choices",
+        "max_messages",
+        "max_tools",
+        "max_inputs",
+        "max_json_depth",
+        "max_generated_tokens",
+        "max_concurrent_streams",
+        "body_timeout_seconds",
+        "header_timeout_seconds",
+        "max_header_bytes",
+        "keepalive_timeout_seconds",
+    }
+)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

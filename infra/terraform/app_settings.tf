@@ -42,6 +42,20 @@ locals {
     EXTENSION_PATH                     = ""
     LOG_LEVEL                          = "INFO"
 
+    # Resource limits of a shared endpoint (docs/security.md).
+    SIMULATOR_MAX_CHOICES               = "128"
+    SIMULATOR_MAX_MESSAGES              = "2048"
+    SIMULATOR_MAX_TOOLS                 = "128"
+    SIMULATOR_MAX_INPUTS                = "2048"
+    SIMULATOR_MAX_JSON_DEPTH            = "64"
+    SIMULATOR_MAX_GENERATED_TOKENS      = "262144"
+    SIMULATOR_MAX_CONCURRENT_STREAMS    = "10000"
+    SIMULATOR_BODY_TIMEOUT_SECONDS      = "30.0"
+    SIMULATOR_HEADER_TIMEOUT_SECONDS    = "10.0"
+    SIMULATOR_MAX_HEADER_BYTES          = "65536"
+    SIMULATOR_KEEPALIVE_TIMEOUT_SECONDS = "5.0"
+    SIMULATOR_CORS_ORIGINS              = ""
+
     SIMULATOR_TOOL_CALL_PROBABILITY            = "0.5"
     SIMULATOR_TOOL_CALL_PROBABILITY_AFTER_TOOL = "0.1"
     SIMULATOR_PARALLEL_TOOL_CALL_PROBABILITY   = "0.25"
@@ -81,6 +95,10 @@ locals {
     RECORDING_REFRESH_SECONDS          = "5.0"
     RECORDING_UPSTREAM_TIMEOUT_SECONDS = "120.0"
 
+    RESPONSES_STORE             = "auto"
+    RESPONSES_RETENTION_SECONDS = "2592000.0"
+    RESPONSES_MEMORY_LIMIT      = "10000"
+
     # Telemetry (docs/observability.md). Application Insights is wired through site_config.
     OTEL_EXPORTER_OTLP_ENDPOINT     = ""
     SIMULATOR_TRACES_PER_SECOND     = "10.0"
@@ -98,11 +116,13 @@ locals {
   simulator_wired = {
     SIMULATOR_MODE            = var.simulator_mode
     SIMULATOR_API_KEY         = random_password.api_key.result
+    SIMULATOR_ADMIN_KEY       = var.simulator_admin_key
     AZURE_OPENAI_ENDPOINT     = var.azure_openai_endpoint
     AZURE_OPENAI_KEY          = var.azure_openai_key
     AZURE_STORAGE_ACCOUNT_URL = azurerm_storage_account.this.primary_blob_endpoint
     AZURE_STORAGE_TABLE_URL   = azurerm_storage_account.this.primary_table_endpoint
     RECORDING_CONTAINER       = azurerm_storage_container.recordings.name
+    RESPONSES_CONTAINER       = azurerm_storage_container.responses.name
     SIMULATOR_IMAGE_CONTAINER = azurerm_storage_container.images.name
     RUNTIME_CONFIG_TABLE      = azurerm_storage_table.this["runtime_config"].name
     RATE_LIMIT_TABLE          = azurerm_storage_table.this["rate_limits"].name

@@ -23,3 +23,9 @@ def authenticate(headers: Mapping[str, str], expected: str) -> None:
     key = presented_key(headers)
     if key is None or not hmac.compare_digest(key.encode(), expected.encode()):
         raise errors.unauthorized()
+
+
+def key_for(path: str, api_key: str, admin_key: str | None) -> str:
+    """The key a request to `path` must carry: the admin key, when one is set, for every control endpoint under
+    `/++/` (those added later too); the client key everywhere else."""
+    return admin_key if admin_key and path.startswith("/++/") else api_key

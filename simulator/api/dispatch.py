@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from simulator import errors
-from simulator.api.auth import authenticate
+from simulator.api import cors
+from simulator.api.auth import authenticate, key_for
 from simulator.api.headers import header_map
 from simulator.api.responses import common_headers, error_response
 from simulator.app import Simulator
@@ -29,9 +30,13 @@ async def dispatch(
     """Run `endpoint`, turning every refusal into an AOAI-shaped error and every crash into a clean 500.
     Extensions' request hooks run before the endpoint, their response hooks on every answer (refusals too)."""
     hooks = simulator.extensions.hooks
+    origins = simulator.settings.cors_origins
+    if origins and (preflight := cors.preflight(origins, request)) is not None:
+        return preflight
     try:
         if auth:
-            authenticate(header_map(request), simulator.api_key)
+            key = key_for(request.scope["path"], simulator.api_key, simulator.settings.admin_key)
+            authenticate(header_map(request), key)
         if request.method not in methods:
             raise errors.method_not_allowed(request.method)
         limit = simulator.settings.max_body_bytes
@@ -39,18 +44,21 @@ async def dispatch(
             limit = max(limit, UPLOAD_BODY_BYTES)
         body = await read_body(request, limit)
         if hooks is None:
-            return await endpoint(simulator, request, body)
+            response = await endpoint(simulator, request, body)
+            return cors.allow(origins, request, response) if origins else response
         body, response = await hooks.before(request, body, simulator.settings.region)
         if response is None:
             response = await endpoint(simulator, request, body)
     except OpenAIError as error:
         response = error_response(error, common_headers(request, simulator.settings.region))
+    except ClientDisconnect:  # the client left (or was cut off) before its body was in: nobody reads an answer
+        return Response(status_code=400)
     except Exception:
         logger.exception("unexpected error answering %s %s", request.method, request.url.path)
         response = error_response(errors.internal_error(), common_headers(request, simulator.settings.region))
-    if hooks is None:
-        return response
-    return await hooks.after(request, response, simulator.settings.region)
+    if hooks is not None:
+        response = await hooks.after(request, response, simulator.settings.region)
+    return cors.allow(origins, request, response) if origins else response
 
 
 async def read_body(request: Request, limit: int) -> bytes:

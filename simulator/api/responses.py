@@ -112,7 +112,12 @@ class EventStreamResponse(StreamingResponse):
         return self.source if self.source is not None else _once(self.whole)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        try:
+            await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        except BaseException:  # the client left before a byte: the stream is over all the same
+            if self.closed is not None:
+                self.closed(None, time.monotonic())
+            raise
         source = self.source
         if source is None:
             sent_at = time.monotonic()

@@ -51,6 +51,7 @@ class Extended(Generic[A, P]):
         return self.inner.parse(request)  # type: ignore[no-any-return]
 
     def generate(self, request: OpenAIRequest, params: P, rng: random.Random) -> Reply:
+        params = self.budgeted(request, params)
         prompt = self.prompt(request, params)
         originals: list[A] = []
         choices = self._produce(prompt)
@@ -78,6 +79,10 @@ class Extended(Generic[A, P]):
         return None
 
     # What differs per operation.
+    def budgeted(self, request: OpenAIRequest, params: P) -> P:
+        """`params` with the caps the generator applies (its generation budget)."""
+        return params
+
     def prompt(self, request: OpenAIRequest, params: P) -> Prompt:
         raise NotImplementedError
 
@@ -119,6 +124,9 @@ class ExtendedChat(Extended[Answer, ChatParams]):
     operation = Operation.CHAT_COMPLETIONS
     what = "a chat generator"
     inner: ChatGenerator
+
+    def budgeted(self, request: OpenAIRequest, params: ChatParams) -> ChatParams:
+        return self.inner.budgeted(request, params)
 
     def prompt(self, request: OpenAIRequest, params: ChatParams) -> Prompt:
         return _prompt(request, params.messages, params.max_tokens, params.n, params.stream)
@@ -169,7 +177,8 @@ class ExtendedCompletions(Extended[CompletionChoice, CompletionParams]):
 
     def prompt(self, request: OpenAIRequest, params: CompletionParams) -> Prompt:
         messages = [{"role": "user", "content": prompt} for prompt in params.prompts]
-        return _prompt(request, messages, params.max_tokens, params.n * len(params.prompts), params.stream)
+        cap = self.inner.cap(request, params)
+        return _prompt(request, messages, cap, params.n * len(params.prompts), params.stream)
 
     def originals(self, request: OpenAIRequest, params: CompletionParams, rng: random.Random) -> list[CompletionChoice]:
         return self.inner.choices(request, params, rng)
@@ -190,6 +199,6 @@ class ExtendedCompletions(Extended[CompletionChoice, CompletionParams]):
             return original
         prompt = params.prompts[min(index // params.n, len(params.prompts) - 1)]
         echoed = self.inner.echoed(request, params, prompt)
-        limit = output_limit(params.max_tokens, request.model)
+        limit = output_limit(self.inner.cap(request, params), request.model)
         texts, weights, cut = _text_pieces(choice.text or "", request.model.encoding, limit)
         return CompletionChoice([*echoed, *texts], "length" if cut else choice.finish_reason, len(echoed), sum(weights))

@@ -19,6 +19,7 @@ class GenerationSettings:
     seed: int = 0
     clock: Callable[[], float] = time.time
     tool_calls: ToolCallPolicy = dataclasses.field(default_factory=ToolCallPolicy)
+    max_generated_tokens: int = 262_144  # all choices of one request together (SIMULATOR_MAX_GENERATED_TOKENS)
 
 
 class RandomSource:
@@ -42,6 +43,14 @@ class Length:
 def output_limit(cap: int | None, model: ModelSpec) -> int:
     """The most completion tokens an answer may hold: the request's cap within the model's."""
     return min(cap, model.max_output_tokens) if cap is not None else model.max_output_tokens
+
+
+def budget_cap(cap: int | None, model: ModelSpec, choices: int, budget: int) -> int | None:
+    """Each choice's cap within the request's generation budget, shared by its choices: the caller's cap, lowered
+    only where `choices` answers of the most the model allows would pass the budget (a JSON schema of large
+    arrays, 128 choices). A choice that reaches it ends with finish_reason "length", as at any cap."""
+    share = max(1, budget // choices)
+    return cap if output_limit(cap, model) <= share else share
 
 
 def choose_length(cap: int | None, model: ModelSpec, rng: random.Random, wanted: tuple[int, int]) -> Length:

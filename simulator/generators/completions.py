@@ -11,7 +11,13 @@ from typing import Any
 from simulator import tokens
 from simulator.context import OpenAIRequest
 from simulator.generators import envelope
-from simulator.generators.base import GenerationSettings, check_context, check_output_cap, choose_length
+from simulator.generators.base import (
+    GenerationSettings,
+    budget_cap,
+    check_context,
+    check_output_cap,
+    choose_length,
+)
 from simulator.generators.logprobs import CompletionLogprobs
 from simulator.generators.lorem import lorem_pieces
 from simulator.generators.text_stream import (
@@ -48,13 +54,19 @@ class CompletionGenerator:
     def choices(self, request: OpenAIRequest, params: CompletionParams, rng: random.Random) -> list[CompletionChoice]:
         """`n` lorem answers per prompt, each within the cap."""
         answers = []
+        cap = self.cap(request, params)
         for prompt in params.prompts:
             echoed = self.echoed(request, params, prompt)
             for _ in range(params.n):
-                length = choose_length(params.max_tokens, request.model, rng, self.settings.completion_tokens)
+                length = choose_length(cap, request.model, rng, self.settings.completion_tokens)
                 pieces = [*echoed, *lorem_pieces(length.tokens, rng)]
                 answers.append(CompletionChoice(pieces, length.finish_reason, len(echoed), length.tokens))
         return answers
+
+    def cap(self, request: OpenAIRequest, params: CompletionParams) -> int | None:
+        """Each choice's cap within the request's generation budget."""
+        choices = len(params.prompts) * params.n
+        return budget_cap(params.max_tokens, request.model, choices, self.settings.max_generated_tokens)
 
     def echoed(self, request: OpenAIRequest, params: CompletionParams, prompt: str) -> list[str]:
         """An echoed prompt leads each answer and is no completion token: one piece, or its own tokens when each

@@ -20,7 +20,6 @@ from simulator import errors
 from simulator.generators import envelope, lorem
 from simulator.generators.json_schema import SchemaError, generate_json, strict_violation
 from simulator.params import (
-    array_too_long,
     empty_array,
     invalid_type,
     invalid_value,
@@ -30,7 +29,6 @@ from simulator.params import (
     string_too_long,
 )
 
-MAX_TOOLS = 128
 MAX_NAME_LENGTH = 64
 NAME_PATTERN = "^[a-zA-Z0-9_-]+$"
 _NAME = re.compile(NAME_PATTERN)
@@ -204,8 +202,6 @@ def _parse_tool_list(raw: Any, tool_format: ToolFormat) -> list[Tool]:
         raise invalid_type("tools", "an array of objects", raw)
     if not raw:
         raise empty_array("tools")
-    if len(raw) > MAX_TOOLS:
-        raise array_too_long("tools", MAX_TOOLS, len(raw))
     tools = [_parse_tool(index, item, tool_format) for index, item in enumerate(raw)]
     return [tool for tool in tools if tool is not None]
 

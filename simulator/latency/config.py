@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from simulator import jsonenc
 from simulator.latency.profile import ProfileOverride, parse_override
 from simulator.models import Operation
 from simulator.settings import SettingsError
@@ -19,6 +20,7 @@ OPERATION_KEYS: Mapping[str, Operation] = {
     "chat": Operation.CHAT_COMPLETIONS,
     "completions": Operation.COMPLETIONS,
     "embeddings": Operation.EMBEDDINGS,
+    "responses": Operation.RESPONSES,
     "transcriptions": Operation.TRANSCRIPTIONS,
     "translations": Operation.TRANSLATIONS,
     "speech": Operation.SPEECH,
@@ -143,6 +145,6 @@ def _mean_std(where: str, document: Any) -> MeanStd | None:
     for key, default in (("msPerMegabyte", DEFAULT_TRANSLATIONS.mean_ms), ("stdMs", 0.0)):
         value = document.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise SettingsError(f"{where}.{key} must be a number >= 0, not {value!r}")
+            raise SettingsError(f"{where}.{key} must be a number >= 0, not {jsonenc.text(value)}")
         values.append(float(value))
     return MeanStd(*values)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from simulator import jsonenc
 from simulator.settings import SettingsError
 
 CHARS_PER_TOKEN = 4  # converts a burst given in characters to tokens (English text averages about 4)
@@ -106,7 +107,7 @@ def parse_override(where: str, document: Any) -> ProfileOverride:
 
 def _number(where: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise SettingsError(f"{where}: {key!r} must be a number >= 0, not {value!r}")
+        raise SettingsError(f"{where}: {key!r} must be a number >= 0, not {jsonenc.text(value)}")
     return float(value) if isinstance(value, float) else value
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fuzz.requests import mutate
 from tests.support import spec
 from tests.support.server import SimulatorProcess
 
@@ -91,27 +92,6 @@ ODD_VALUES: list[Any] = [
 ]
 
 
-def _mutate(value: Any, rng: random.Random, depth: int = 0) -> Any:
-    """Replace, drop or corrupt one part of a JSON value."""
-    if isinstance(value, dict) and value and depth < 4:
-        mutated = dict(value)
-        key = rng.choice(sorted(mutated))
-        action = rng.random()
-        if action < 0.25:
-            del mutated[key]
-        elif action < 0.5:
-            mutated[key] = rng.choice(ODD_VALUES)
-        else:
-            mutated[key] = _mutate(mutated[key], rng, depth + 1)
-        return mutated
-    if isinstance(value, list) and value and depth < 4:
-        mutated = list(value)
-        index = rng.randrange(len(mutated))
-        mutated[index] = _mutate(mutated[index], rng, depth + 1) if rng.random() < 0.6 else rng.choice(ODD_VALUES)
-        return mutated
-    return rng.choice(ODD_VALUES)
-
-
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory) -> SimulatorProcess:
     config = tmp_path_factory.mktemp("fuzz") / "deployments.json"
@@ -139,9 +119,9 @@ def test_mutated_bodies_never_get_a_500(fuzz_server: SimulatorProcess, path: str
     headers = {"api-key": fuzz_server.api_key, "content-type": "application/json"}
     with httpx.Client(base_url=fuzz_server.url, headers=headers, timeout=20) as client:
         for _ in range(150):
-            body = _mutate(VALID[path], rng)
+            body = mutate(VALID[path], rng, ODD_VALUES)
             for _ in range(rng.randint(0, 2)):
-                body = _mutate(body, rng)
+                body = mutate(body, rng, ODD_VALUES)
             content = json.dumps(body, allow_nan=True).encode()
             response = client.post(path, content=content)
             assert response.status_code < 500, (body, response.text)

@@ -193,13 +193,6 @@ def too_long_name() -> str:
             "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.",
         ),
         (
-            chat([function(f"f{index}") for index in range(129)]),
-            "tools",
-            "array_above_max_length",
-            "Invalid 'tools': array too long. Expected an array with maximum length 128, but got an array with "
-            "length 129 instead.",
-        ),
-        (
             chat(["get_weather"]),
             "tools[0]",
             "invalid_type",
