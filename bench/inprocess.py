@@ -33,8 +33,11 @@ Message = dict[str, Any]
 OPEN_BATCH = 25  # paced streams opened together
 
 
-async def call(app: Callable[..., Awaitable[None]], path: str, body: bytes) -> tuple[int, int]:
-    """One request through the ASGI app: its status and how many body bytes came back."""
+async def call(
+    app: Callable[..., Awaitable[None]], path: str, body: bytes, kept: list[bytes] | None = None
+) -> tuple[int, int]:
+    """One request through the ASGI app: its status and how many body bytes came back (the bytes themselves
+    appended to `kept` when given)."""
     url = urlsplit(path)
     scope = {
         "type": "http",
@@ -68,14 +71,26 @@ async def call(app: Callable[..., Awaitable[None]], path: str, body: bytes) -> t
             status = message["status"]
         else:
             size += len(message.get("body", b""))
+            if kept is not None:
+                kept.append(message.get("body", b""))
 
     await app(scope, receive, send)
     return status, size
 
 
+async def continued(app: Any, scenario: scenarios.Scenario) -> scenarios.Scenario:
+    """A scenario that continues a stored response, with the id of one made now (as bench.perf does)."""
+    if not scenarios.continues(scenario):
+        return scenario
+    kept: list[bytes] = []
+    await call(app, "/openai/v1/responses", scenarios.responses_body(max_tokens=16, store=True).encode(), kept)
+    return scenarios.continuing(scenario, json.loads(b"".join(kept))["id"])
+
+
 async def measure(app: Any, chosen: list[scenarios.Scenario], requests: int) -> dict[str, float]:
     figures = {}
     for scenario in chosen:
+        scenario = await continued(app, scenario)
         bodies = [scenario.body.replace("{n}", str(n)).encode() for n in range(requests)]
         status, _ = await call(app, scenario.path, bodies[0])
         if status != 200:

@@ -49,7 +49,18 @@ def build_model(args: argparse.Namespace) -> LatencyModel:
 def make_request(arrived: float) -> OpenAIRequest:
     deployment = Deployment("bench", find_model("gpt-4o"))
     return OpenAIRequest(
-        Operation.CHAT_COMPLETIONS, deployment, Surface.CLASSIC, "POST", "/", "", {}, {}, b"", None, arrived, 10
+        Operation.CHAT_COMPLETIONS,
+        deployment,
+        Surface.CLASSIC,
+        "POST",
+        "/",
+        "",
+        {},
+        {},
+        b"",
+        None,
+        arrived,
+        prompt_tokens=10,
     )
 
 

@@ -145,12 +145,24 @@ def throughput(args: argparse.Namespace, work: Path, deployments: Path) -> dict[
     return section
 
 
+def continued(server: PinnedServer, scenario: Scenario) -> Scenario:
+    """A scenario that continues a stored response, with the id of one made now; others as they are (and so
+    on the ceiling, which answers any body)."""
+    if not scenarios.continues(scenario) or server.name == "ceiling":
+        return scenario
+    first = scenarios.responses_body(max_tokens=16, store=True)
+    answer = post(server.port, "/openai/v1/responses", first.encode(), HEADERS)
+    if answer.status != 200:
+        raise RuntimeError(f"{scenario.name}: the first turn answered {answer.status}: {answer.body[:300]!r}")
+    return scenarios.continuing(scenario, json.loads(answer.body)["id"])
+
+
 def capture(server: PinnedServer, chosen: list[Scenario], bodies: Path) -> dict[str, Any]:
     """One answer per scenario: its size, whether rate-limit headers came, and its bytes for the ceiling."""
     bodies.mkdir()
     samples = {}
     for scenario in chosen:
-        answer = post(server.port, scenario.path, scenario.sample_body(), scenario.headers)
+        answer = post(server.port, scenario.path, continued(server, scenario).sample_body(), scenario.headers)
         if answer.status != 200:
             raise RuntimeError(f"{scenario.name}: the simulator answered {answer.status}: {answer.body[:300]!r}")
         (bodies / f"{scenario.name}.{'sse' if scenario.stream else 'json'}").write_bytes(answer.body)
@@ -169,7 +181,8 @@ def measure_rounds(
         for scenario in chosen:
             servers = [(ceiling, f"/{scenario.name}"), (simulator, scenario.path)]
             for server, path in servers if round_ % 2 == 0 else reversed(servers):
-                load = wrk.Load(path, scenario.body, scenario.headers)
+                # Made just before the run: other scenarios' stored turns may have pushed an older one out.
+                load = wrk.Load(path, continued(server, scenario).body, scenario.headers)
                 if round_ == 0 and args.warmup > 0:
                     drive(args, work, server, load, args.warmup)
                 result, use = drive(args, work, server, load, args.duration)

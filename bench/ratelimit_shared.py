@@ -179,6 +179,7 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
         "unlimited": driver.unlimited,
         "served_unlimited": limiter.stats.failed_open,
         "store_failures": limiter.stats.store_failures,
+        "contended": getattr(limiter.stats, "contended", 0),
         "reads": getattr(operations, "reads", 0),
         "writes": getattr(operations, "writes", 0),
         "conflicts": getattr(operations, "conflicts", 0),
@@ -293,6 +294,7 @@ def analyse(results: list[dict[str, Any]], args: argparse.Namespace, start: floa
         "operations_per_second_per_process": operations / args.seconds / len(results),
         "conflict_share": sum(result["conflicts"] for result in results) / writes if writes else 0.0,
         "failures": sum(result["store_failures"] for result in results),
+        "contended": sum(result["contended"] for result in results),
         "longest_ms": max(result["longest_ms"] for result in results),
     }
     figures["served_unlimited"] = sum(result["served_unlimited"] for result in results)
@@ -323,7 +325,7 @@ def report(figures: dict[str, Any]) -> None:
         f"  store: {store['round_trips_per_second_per_process']:.1f} round trips/s per process "
         f"({store['operations_per_second_per_process']:.1f} counted by the store), "
         f"{store['conflict_share']:.1%} of writes lost, slowest {store['longest_ms']:.0f} ms, "
-        f"{store['failures']} failures; served unlimited "
+        f"{store['failures']} failures, {store['contended']} changes given up to contention (429); served unlimited "
         f"{figures['served_unlimited']} (answers without headers {figures['unlimited_answers']})"
     )
     print(

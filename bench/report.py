@@ -12,6 +12,7 @@ from bench.stats import spread
 TARGETS: tuple[tuple[str, str, Callable[[float], bool]], ...] = (
     ("chat_vs_ceiling", "non-streamed chat ≥ 40 % of the ceiling", lambda v: v >= 0.40),
     ("embeddings_vs_ceiling", "embeddings ≥ 25 % of the ceiling", lambda v: v >= 0.25),
+    ("responses_vs_chat_ceiling", "non-streamed Responses ≥ 35 % of chat's ceiling", lambda v: v >= 0.35),
     # Issue 17: with --hooks (a no-op request and response hook loaded), chat's share in place of chat_vs_ceiling.
     ("hooked_chat_vs_ceiling", "chat with no-op request and response hooks ≥ 35 % of the ceiling", lambda v: v >= 0.35),
     ("limited_vs_chat", "rate-limited chat ≥ 90 % of unlimited", lambda v: v >= 0.90),
@@ -61,6 +62,16 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
     for name in ("chat", "embeddings", "reasoning"):
         if name in scenarios:
             figures[f"{name}_vs_ceiling"] = scenarios[name]["ratio_to_ceiling"]
+    if "responses" in scenarios:
+        figures["responses_vs_ceiling"] = scenarios["responses"]["ratio_to_ceiling"]
+        if "chat" in scenarios:  # the same ceiling as chat's: the bare stack answering chat's bytes
+            chat_ceiling = scenarios["chat"]["ceiling_requests_per_s"]
+            figures["responses_vs_chat_ceiling"] = scenarios["responses"]["simulator_requests_per_s"] / chat_ceiling
+        base_cpu = scenarios["responses"]["simulator_cpu_us_per_request"]
+        for name in ("responses-stored", "responses-turn"):
+            if name in scenarios:  # what storing a turn (and continuing a stored one) adds, in CPU per request
+                extra = scenarios[name]["simulator_cpu_us_per_request"] - base_cpu
+                figures[f"{name.replace('-', '_')}_extra_cpu_us"] = extra
     if results.get("settings", {}).get("hooks") and "chat_vs_ceiling" in figures:
         figures["hooked_chat_vs_ceiling"] = figures.pop("chat_vs_ceiling")
     chat_rate = scenarios.get("chat", {}).get("simulator_requests_per_s")
@@ -154,6 +165,17 @@ def extras(results: dict[str, Any], figures: dict[str, Any]) -> list[str]:
             f"minute 6 {figures['long_minute6_vs_chat']:.0%} (slice by slice {min(pairs):.0%}–{max(pairs):.0%}); "
             f"minute 6 / minute 1 {figures['long_share_6_vs_1']:.0%} on that basis, "
             f"{figures['long_minute6_vs_minute1']:.0%} in raw requests/s (the machine's drift included)"
+        )
+    if "responses_vs_chat_ceiling" in figures:
+        lines.append(
+            f"Responses (not streamed): {figures['responses_vs_chat_ceiling']:.0%} of chat's ceiling, "
+            f"{figures['responses_vs_ceiling']:.0%} of its own (its larger body's)"
+        )
+    stored = [(name, figures.get(f"{name}_extra_cpu_us")) for name in ("responses_stored", "responses_turn")]
+    if any(extra is not None for _, extra in stored):
+        lines.append(
+            "a stored conversation turn costs, over the same turn not stored (CPU per request, memory store): "
+            + ", ".join(f"{name.replace('_', '-')} +{extra:.0f} µs" for name, extra in stored if extra is not None)
         )
     if "reasoning_vs_chat" in figures:
         lines.append(f"reasoning chat / chat: {figures['reasoning_vs_chat']:.0%} of the requests/s")

@@ -43,9 +43,12 @@ class Scenario:
     body: str | bytes  # JSON, where `{n}` becomes a per-request counter (wrk.PLACEHOLDER); or a multipart body
     stream: bool = False
     limited: bool = False
+    v1: bool = False  # on /openai/v1/ with the deployment in the body, as the Responses API is called
 
     @property
     def path(self) -> str:
+        if self.v1:
+            return f"/openai/v1/{self.operation}"
         return f"/openai/deployments/{self.deployment}/{self.operation}?api-version={API_VERSION}"
 
     @property
@@ -63,6 +66,34 @@ def chat_body(*, max_tokens: int, stream: bool = False, cap: str = "max_tokens")
     if stream:
         body["stream"] = True
     return json.dumps(body)
+
+
+PREVIOUS = "{previous}"  # in a body: the id of a stored response, made before the run (`continuing`)
+
+
+def responses_body(*, max_tokens: int, store: bool, previous: bool = False) -> str:
+    """The chat scenario's prompt as a Responses API turn: the system message as instructions."""
+    body: dict[str, Any] = {
+        "model": "bench-chat",
+        "instructions": CHAT_MESSAGES[0]["content"],
+        "input": CHAT_MESSAGES[1]["content"],
+        "max_output_tokens": max_tokens,
+        "store": store,
+    }
+    if previous:
+        body["previous_response_id"] = PREVIOUS
+    return json.dumps(body)
+
+
+def continues(scenario: Scenario) -> bool:
+    """Whether the scenario's requests continue a stored response (their body names `{previous}`)."""
+    return isinstance(scenario.body, str) and PREVIOUS in scenario.body
+
+
+def continuing(scenario: Scenario, previous_id: str) -> Scenario:
+    """`scenario` with its `{previous}` filled in: every request continues the same stored response."""
+    assert isinstance(scenario.body, str)
+    return dataclasses.replace(scenario, body=scenario.body.replace(PREVIOUS, previous_id))
 
 
 def scenarios(max_tokens: int = 50) -> tuple[Scenario, ...]:
@@ -90,6 +121,31 @@ def scenarios(max_tokens: int = 50) -> tuple[Scenario, ...]:
             "chat/completions",
             chat_body(max_tokens=max_tokens),
             limited=True,
+        ),
+        Scenario(
+            "responses",
+            f"responses, max_output_tokens {max_tokens}",
+            "bench-chat",
+            "responses",
+            responses_body(max_tokens=max_tokens, store=False),
+            v1=True,
+        ),
+        # The cost of a stored conversation turn: the same turn stored, and stored continuing an earlier one.
+        Scenario(
+            "responses-stored",
+            "responses stored",
+            "bench-chat",
+            "responses",
+            responses_body(max_tokens=max_tokens, store=True),
+            v1=True,
+        ),
+        Scenario(
+            "responses-turn",
+            "responses stored, previous_response_id",
+            "bench-chat",
+            "responses",
+            responses_body(max_tokens=max_tokens, store=True, previous=True),
+            v1=True,
         ),
         Scenario(
             "reasoning",

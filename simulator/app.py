@@ -14,7 +14,7 @@ import json
 import logging
 import random
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,8 @@ from simulator.ratelimit import FailureMode, RateLimitConfig, RateLimiter
 from simulator.recording import RecordingConfig, UnmatchedPolicy, open_persister
 from simulator.recording.config import parse_deployment_map, parse_names
 from simulator.replies import JsonReply, Reply, StreamReply
+from simulator.responses.service import ResponsesService
+from simulator.responses.store import MemoryResponseStore, ResponseStore
 from simulator.runtime_config import ConfigStore, MemoryConfigStore, RuntimeConfig
 from simulator.settings import Mode, Settings, SettingsError, parse_token_range
 from simulator.telemetry import Telemetry
@@ -63,6 +65,7 @@ class Simulator:
         api_key: str,
         recording: RecordingConfig,
         limiter: RateLimiter,
+        responses: ResponsesService | None = None,
         telemetry: Telemetry | None = None,
         image_urls: ImageUrls | None = None,
     ) -> None:
@@ -79,6 +82,7 @@ class Simulator:
             settings.seed, header="x-simulator-fault" if settings.fault_header else None, region=settings.region
         )
         self.pacer = Pacer()
+        self.responses = responses or ResponsesService(MemoryResponseStore())
         self.limits = RequestLimits.from_settings(settings)
         self.streams = StreamSlots(settings.max_concurrent_streams)
         self._latency_random = random.Random(settings.seed)
@@ -131,6 +135,7 @@ class Simulator:
             api_key=api_key,
             recording=recording_config(settings),
             limiter=RateLimiter.from_config(rate_limit_config(settings)),
+            responses=ResponsesService(response_store(settings)),
             telemetry=Telemetry.from_settings(settings),
             image_urls=image_urls,
         )
@@ -143,6 +148,7 @@ class Simulator:
         """Connect to shared state (runtime config and limits in Table Storage) before serving."""
         await self.config_store.start()
         await self.limiter.start()
+        await self.responses.store.start()
         await self.telemetry.start()
         await self.extensions.start()
         COLLECTOR.start()
@@ -152,6 +158,7 @@ class Simulator:
         await self.telemetry.close()
         await self.config_store.close()
         await self.limiter.aclose()
+        await self.responses.store.close()
         await self.extensions.close()
         await self.image_urls.close()
         if self._recorder is not None:
@@ -184,16 +191,14 @@ class Simulator:
             if request.body.get("stream") is True:
                 release = self.streams.acquire()
             generator = self.generators[request.operation]
+            responses = request.operation is Operation.RESPONSES
+            if responses:
+                await self.responses.prepare(request, strict=config.mode is Mode.GENERATE)
             params = self._parse(generator, request, strict=config.mode is Mode.GENERATE)
             admission = await self.limiter.admit(request)
             decision = self.faults.choose(request, config.faults)
-            if isinstance(decision, fault_kinds.Refuse):
-                request.injected_fault = True
-                await asyncio.sleep(decision.delay)
-                raise decision.error
-            if decision is not None and decision.delay:
-                request.added_latency += decision.delay
-                await asyncio.sleep(decision.delay)
+            if decision is not None:
+                await self._before(request, decision)
             if config.mode is Mode.RECORD:
                 reply = await self.recorder().forward(request)
             elif config.mode is Mode.REPLAY:
@@ -202,11 +207,9 @@ class Simulator:
             else:
                 reply = await self._generate(generator, request, params, decision)
             reply.headers.update(admission.headers)
-            if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
-                reply = abort_after(reply, decision.after)
-            elif isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
-                reply = abort_after(reply, 0)
-            reply = await settle_when_done(reply, admission)
+            if responses:
+                reply = await self.responses.keep(request, reply, self.latency)
+            reply = await settle_when_done(_delivered(reply, decision), admission)
         except BaseException as error:
             if release is not None:
                 release()
@@ -217,6 +220,26 @@ class Simulator:
             raise
         reply = self.telemetry.answered(request, reply, config.mode.value)
         return reply if release is None else hold_until_sent(reply, release)
+
+    async def answer_stored(self, request: OpenAIRequest, answer: Callable[[], Awaitable[Reply]]) -> Reply:
+        """A stored-object route (the Responses API's retrieve, delete, input items, cancel): answered from the
+        store by `answer`, under the same faults as inference. No tokens are spent, so no rate limit or latency
+        applies (AOAI's quotas count inference calls)."""
+        decision = self.faults.choose(request, self.config.faults)
+        if decision is not None:
+            await self._before(request, decision)
+        return _delivered(await answer(), decision)
+
+    async def _before(self, request: OpenAIRequest, decision: fault_kinds.Decision) -> None:
+        """What a fault does before the answer: its delay, or its error (raised). Awaited only when a fault fires:
+        a coroutine on every request would cost it about 1,300 instructions."""
+        if isinstance(decision, fault_kinds.Refuse):
+            request.injected_fault = True
+            await asyncio.sleep(decision.delay)
+            raise decision.error
+        if decision.delay:
+            request.added_latency += decision.delay
+            await asyncio.sleep(decision.delay)
 
     def _parse(self, generator: Generator, request: OpenAIRequest, *, strict: bool) -> Any:
         """Generate mode refuses invalid requests itself; record and replay leave that to the real service
@@ -246,7 +269,7 @@ class Simulator:
             plan = self.latency.plan(request, chunk_tokens=chunk_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
                 reply.source = self.pacer.pace(reply.events, plan, request.received_at)
-        elif isinstance(reply, JsonReply):
+        elif isinstance(reply, JsonReply) and not reply.immediate:
             completion_tokens = reply.usage.completion_tokens if reply.usage else 0
             plan = self.latency.plan(request, completion_tokens, reasoning_tokens=reasoning_tokens)
             if not plan.is_zero:
@@ -274,6 +297,15 @@ class Simulator:
         return self._persister
 
 
+def _delivered(reply: Reply, decision: fault_kinds.Decision | None) -> Reply:
+    """`reply` as a delivery fault leaves it: cut after some events, or never sent (the connection closed)."""
+    if isinstance(decision, fault_kinds.CutStream) and isinstance(reply, StreamReply):
+        return abort_after(reply, decision.after)
+    if isinstance(decision, fault_kinds.Reset | fault_kinds.CutStream):
+        return abort_after(reply, 0)
+    return reply
+
+
 def configure_logging(level: str, *, root: bool = True, log_format: str = "text") -> None:
     """The simulator's log level and format (`json`: one object per line); the Azure SDKs' per-call HTTP logs
     (every Table poll) stay at WARNING."""
@@ -288,6 +320,23 @@ def configure_logging(level: str, *, root: bool = True, log_format: str = "text"
     azure_level = max(logging.WARNING, logging.getLevelName(level.upper()))
     logging.getLogger("azure").setLevel(azure_level)
     logging.getLogger("uvicorn.error").addFilter(QUIET_ABORTS)  # a dropped connection asked for is no error
+
+
+def response_store(settings: Settings) -> ResponseStore:
+    """Blob Storage when storage is configured (or asked for), so every instance sees every stored response."""
+    use_blob = settings.responses_store == "blob" or (
+        settings.responses_store == "auto" and settings.storage_configured
+    )
+    if not use_blob:
+        return MemoryResponseStore(settings.responses_memory_limit, settings.responses_retention_seconds)
+    from simulator.responses.blob_store import BlobResponseStore
+
+    return BlobResponseStore.connect(
+        settings.responses_container,
+        connection_string=settings.storage_connection_string,
+        account_url=settings.storage_account_url,
+        retention=settings.responses_retention_seconds,
+    )
 
 
 def image_urls_for(settings: Settings) -> ImageUrls:

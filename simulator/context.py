@@ -42,9 +42,12 @@ class OpenAIRequest:
     raw_body: bytes
     api_version: str | None
     received_at: float  # time.monotonic() when the request arrived
+    _: dataclasses.KW_ONLY  # what follows is filled in later, by name: a new field cannot shift the others
     request_id: str = ""  # the answer's apim-request-id / x-request-id
     # Filled in by the pipeline as it learns them; limits, latency and telemetry read them.
     prompt_tokens: int | None = None
+    # Responses API: tokens of the earlier turns a `previous_response_id` continues, known before parsing.
+    history_tokens: int = 0
     added_latency: float = 0.0  # seconds of modelled latency and fault delay added to a whole answer
     injected_fault: bool = False  # a fault rule chose the error answer
     files: Mapping[str, Upload] = dataclasses.field(default_factory=dict)

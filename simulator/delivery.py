@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from simulator import jsonenc, sse
+from simulator.generators.responses import CreatedResponse
 from simulator.ratelimit import Admission
 from simulator.replies import JsonReply, Reply, StreamEvent, StreamEvents, StreamReply
 
@@ -93,7 +94,14 @@ async def _settling(source: AsyncIterator[bytes], reply: StreamReply, admission:
 
 
 def apply_completion_filter(reply: Reply, results: dict[str, Any]) -> Reply:
-    """Mark every choice's ending as filtered by the content filter, with `results` as the verdict."""
+    """Mark every choice's ending as filtered by the content filter, with `results` as the verdict; a Responses
+    API answer ends `incomplete` for `content_filter` instead (it has no choices)."""
+    created = reply.resource
+    if isinstance(created, CreatedResponse):
+        created.filter_completion()
+        if isinstance(reply, StreamReply):
+            reply.events = created.events
+        return reply
     if isinstance(reply, JsonReply) and isinstance(reply.body, dict):
         for choice in reply.body.get("choices", ()):
             choice["finish_reason"] = "content_filter"

@@ -150,6 +150,7 @@ class Deployments:
             Operation.CHAT_COMPLETIONS: find_model(default_chat_model),
             Operation.COMPLETIONS: find_model("gpt-35-turbo-instruct"),
             Operation.EMBEDDINGS: find_model(default_embedding_model),
+            Operation.RESPONSES: find_model(default_chat_model),
             Operation.TRANSCRIPTIONS: find_model("whisper"),
             Operation.TRANSLATIONS: find_model("whisper"),
             Operation.SPEECH: find_model("tts"),

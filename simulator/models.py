@@ -29,6 +29,7 @@ class Operation(enum.StrEnum):
     CHAT_COMPLETIONS = "ChatCompletions_Create"
     COMPLETIONS = "Completions_Create"
     EMBEDDINGS = "Embeddings_Create"
+    RESPONSES = "Responses_Create"
     TRANSCRIPTIONS = "Transcriptions_Create"
     TRANSLATIONS = "Translations_Create"
     SPEECH = "Speech_Create"
@@ -50,6 +51,7 @@ _NOUNS = {
     Operation.CHAT_COMPLETIONS: "chatCompletion",
     Operation.COMPLETIONS: "completion",
     Operation.EMBEDDINGS: "embeddings",
+    Operation.RESPONSES: "responses",
     Operation.TRANSCRIPTIONS: "transcription",
     Operation.TRANSLATIONS: "translation",
     Operation.SPEECH: "speech",
@@ -59,7 +61,7 @@ _NOUNS = {
 _MULTIPART = frozenset({Operation.TRANSCRIPTIONS, Operation.TRANSLATIONS, Operation.IMAGE_EDITS})
 
 _OPERATIONS = {
-    ModelKind.CHAT: frozenset({Operation.CHAT_COMPLETIONS}),
+    ModelKind.CHAT: frozenset({Operation.CHAT_COMPLETIONS, Operation.RESPONSES}),
     ModelKind.COMPLETION: frozenset({Operation.COMPLETIONS}),
     ModelKind.EMBEDDING: frozenset({Operation.EMBEDDINGS}),
     ModelKind.TRANSCRIPTION: frozenset({Operation.TRANSCRIPTIONS, Operation.TRANSLATIONS}),

@@ -89,7 +89,7 @@ def parse_chat(body: Mapping[str, Any], model: ModelSpec, *, reasoning_effort: s
         n=_n(body),
         stream=stream,
         include_usage=_include_usage(body, stream),
-        seed=_optional_int(body, "seed"),
+        seed=optional_int(body, "seed"),
         logprobs=_chat_logprobs(body) if "logprobs" in body or "top_logprobs" in body else None,
         reasoning_effort=reasoning_effort,
     )
@@ -108,9 +108,9 @@ def parse_completion(body: Mapping[str, Any]) -> CompletionParams:
         n=_n(body),
         stream=stream,
         include_usage=_include_usage(body, stream),
-        seed=_optional_int(body, "seed"),
+        seed=optional_int(body, "seed"),
         echo=echo,
-        logprobs=_bounded_int(body, "logprobs", 0, MAX_COMPLETION_LOGPROBS),
+        logprobs=bounded_int(body, "logprobs", 0, MAX_COMPLETION_LOGPROBS),
     )
 
 
@@ -122,7 +122,7 @@ def parse_embedding(body: Mapping[str, Any], model: ModelSpec) -> EmbeddingParam
         raise errors.invalid_request(
             "'$.input' is invalid. Please check the API reference: it must hold at least one input.", "input"
         )
-    dimensions = _optional_int(body, "dimensions")
+    dimensions = optional_int(body, "dimensions")
     if dimensions is not None:
         if not model.supports_dimensions:
             raise errors.invalid_request("This model does not support specifying dimensions.", "dimensions")
@@ -174,11 +174,7 @@ def _embedding_inputs(raw: Any) -> list[str | list[int]]:
 def _check_message(index: int, message: Any) -> None:
     if not isinstance(message, dict):
         raise invalid_type(f"messages[{index}]", "an object", message)
-    role = message.get("role")
-    if role is None:
-        raise missing_parameter(f"messages[{index}].role")
-    if role not in ROLES:
-        raise invalid_value(f"messages[{index}].role", role, ROLES)
+    role = one_of(f"messages[{index}].role", message.get("role"), ROLES)
     content = message.get("content")
     if content is None and role not in NULL_CONTENT_ROLES:
         raise missing_parameter(f"messages[{index}].content")
@@ -187,8 +183,8 @@ def _check_message(index: int, message: Any) -> None:
 
 
 def _max_tokens(body: Mapping[str, Any], *names: str) -> int | None:
-    for name in names:  # on every chat request: `_optional_int` inline rather than through `_bounded_int`
-        value = _optional_int(body, name)
+    for name in names:  # on every chat request: `optional_int` inline rather than through `bounded_int`
+        value = optional_int(body, name)
         if value is not None:
             if value < 1:
                 raise _below_minimum(name, 1, value)
@@ -201,7 +197,7 @@ def _chat_logprobs(body: Mapping[str, Any]) -> int | None:
     logprobs = body.get("logprobs")
     if logprobs is not None and not isinstance(logprobs, bool):
         raise invalid_type("logprobs", "a boolean", logprobs)
-    top = _bounded_int(body, "top_logprobs", 0, MAX_CHAT_TOP_LOGPROBS)
+    top = bounded_int(body, "top_logprobs", 0, MAX_CHAT_TOP_LOGPROBS)
     if not logprobs:
         if top is not None:  # wording unverified
             raise errors.invalid_request(
@@ -211,13 +207,14 @@ def _chat_logprobs(body: Mapping[str, Any]) -> int | None:
     return top or 0
 
 
-def _bounded_int(body: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
-    value = _optional_int(body, name)
+def bounded_int(body: Mapping[str, Any], name: str, low: int, high: int | None = None) -> int | None:
+    """An optional integer within [low, high] (no upper bound when `high` is None), refused in OpenAI's words."""
+    value = optional_int(body, name)
     if value is None:
         return None
     if value < low:
         raise _below_minimum(name, low, value)
-    if value > high:
+    if high is not None and value > high:
         raise errors.invalid_request(
             f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but got {value} instead.",
             name,
@@ -235,7 +232,7 @@ def _below_minimum(name: str, low: int, value: int) -> OpenAIError:
 
 
 def _n(body: Mapping[str, Any]) -> int:
-    n = _optional_int(body, "n")
+    n = optional_int(body, "n")
     if n is None:
         return 1
     if n < 1:
@@ -269,7 +266,7 @@ def _include_usage(body: Mapping[str, Any], stream: bool) -> bool:
     return options.get("include_usage") is True
 
 
-def _optional_int(body: Mapping[str, Any], name: str) -> int | None:
+def optional_int(body: Mapping[str, Any], name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None
@@ -327,6 +324,15 @@ def invalid_value(param: str, value: Any, supported: Sequence[str]) -> OpenAIErr
     return errors.invalid_request(
         f"Invalid value: '{shown(value)}'. Supported values are: {listed}.", param, "invalid_value"
     )
+
+
+def one_of(param: str, value: Any, supported: Sequence[str]) -> Any:
+    """`value`, which is required and must be one of `supported`."""
+    if value is None:
+        raise missing_parameter(param)
+    if value not in supported:
+        raise invalid_value(param, value, supported)
+    return value
 
 
 def empty_array(param: str) -> OpenAIError:

@@ -137,6 +137,10 @@ class JsonReply:
     status: int = 200
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     usage: Usage | None = None
+    # What the answer created besides its body, for the core to keep (a Responses API response and its events).
+    resource: Any = None
+    # Answered at once, without modelled latency: the work it describes goes on (a background response).
+    immediate: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -149,6 +153,7 @@ class StreamReply:
     status: int = 200
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     usage: Usage | None = None
+    resource: Any = None  # as JsonReply.resource
     # Told once the stream has ended (sent, or the client left): the `time.monotonic()` of its first write
     # (None: nothing was written) and of its end. Telemetry measures streams through it.
     closed: Callable[[float | None, float], None] | None = None

@@ -270,6 +270,20 @@ class Settings:
         "RECORDING_UPSTREAM_TIMEOUT_SECONDS", "Longest upstream silence in record mode before a 504.", 120.0
     )
 
+    # Stored responses of the Responses API (docs/responses.md).
+    responses_store: str = setting(
+        "RESPONSES_STORE",
+        "Where stored responses live: `auto` (Blob when storage is configured, else memory), `memory` or `blob`.",
+        "auto",
+    )
+    responses_container: str = setting("RESPONSES_CONTAINER", "Blob container holding stored responses.", "responses")
+    responses_retention_seconds: float = setting(
+        "RESPONSES_RETENTION_SECONDS", "How long a stored response can be retrieved or continued (30 days).", 2592000.0
+    )
+    responses_memory_limit: int = setting(
+        "RESPONSES_MEMORY_LIMIT", "Most stored responses kept in memory; the least recently used go first.", 10000
+    )
+
     # Telemetry (docs/observability.md).
     applicationinsights_connection_string: str | None = setting(
         "APPLICATIONINSIGHTS_CONNECTION_STRING",
@@ -371,6 +385,14 @@ class Settings:
             raise SettingsError(f"RECORDING_UNMATCHED must be error or generate, not {self.recording_unmatched!r}")
         if self.rate_limit_failure_mode not in ("open", "closed"):
             raise SettingsError(f"RATE_LIMIT_FAILURE_MODE must be open or closed, not {self.rate_limit_failure_mode!r}")
+        if self.responses_store not in ("auto", "memory", "blob"):
+            raise SettingsError(f"RESPONSES_STORE must be auto, memory or blob, not {self.responses_store!r}")
+        if self.responses_store == "blob" and not self.storage_configured:
+            raise SettingsError(
+                "RESPONSES_STORE=blob needs AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL"
+            )
+        if self.responses_retention_seconds <= 0 or self.responses_memory_limit <= 0:
+            raise SettingsError("RESPONSES_RETENTION_SECONDS and RESPONSES_MEMORY_LIMIT must be positive")
         if self.runtime_config_poll_seconds <= 0:
             raise SettingsError("RUNTIME_CONFIG_POLL_SECONDS must be positive")
 

@@ -1,4 +1,5 @@
-"""Server-sent events as Azure OpenAI frames them: `data: <json>\\n\\n`, closed by `data: [DONE]`."""
+"""Server-sent events as Azure OpenAI frames them: `data: <json>\\n\\n`, closed by `data: [DONE]` (chat), or
+named with an `event:` line (Responses)."""
 
 from __future__ import annotations
 
@@ -12,3 +13,8 @@ MEDIA_TYPE = "text/event-stream; charset=utf-8"
 
 def event(payload: Any) -> bytes:
     return b"data: " + (payload if isinstance(payload, bytes) else dumps(payload)) + b"\n\n"
+
+
+def named_event(name: str, payload: Any) -> bytes:
+    """An event with an `event:` line, as the Responses API frames each of its typed events."""
+    return b"event: " + name.encode() + b"\n" + event(payload)

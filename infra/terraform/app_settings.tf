@@ -95,6 +95,10 @@ locals {
     RECORDING_REFRESH_SECONDS          = "5.0"
     RECORDING_UPSTREAM_TIMEOUT_SECONDS = "120.0"
 
+    RESPONSES_STORE             = "auto"
+    RESPONSES_RETENTION_SECONDS = "2592000.0"
+    RESPONSES_MEMORY_LIMIT      = "10000"
+
     # Telemetry (docs/observability.md). Application Insights is wired through site_config.
     OTEL_EXPORTER_OTLP_ENDPOINT     = ""
     SIMULATOR_TRACES_PER_SECOND     = "10.0"
@@ -118,6 +122,7 @@ locals {
     AZURE_STORAGE_ACCOUNT_URL = azurerm_storage_account.this.primary_blob_endpoint
     AZURE_STORAGE_TABLE_URL   = azurerm_storage_account.this.primary_table_endpoint
     RECORDING_CONTAINER       = azurerm_storage_container.recordings.name
+    RESPONSES_CONTAINER       = azurerm_storage_container.responses.name
     SIMULATOR_IMAGE_CONTAINER = azurerm_storage_container.images.name
     RUNTIME_CONFIG_TABLE      = azurerm_storage_table.this["runtime_config"].name
     RATE_LIMIT_TABLE          = azurerm_storage_table.this["rate_limits"].name

@@ -101,6 +101,17 @@ variable "package_container_name" {
   }
 }
 
+variable "responses_container_name" {
+  type        = string
+  default     = "responses"
+  description = "Blob container of the Responses API's stored responses (RESPONSES_CONTAINER), shared by all instances."
+
+  validation {
+    condition     = can(regex("^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$", var.responses_container_name))
+    error_message = "responses_container_name must be a valid blob container name (3-63 lowercase letters, digits, single hyphens)."
+  }
+}
+
 variable "recordings_container_name" {
   type        = string
   default     = "recordings"
@@ -120,6 +131,17 @@ variable "images_container_name" {
   validation {
     condition     = can(regex("^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$", var.images_container_name))
     error_message = "images_container_name must be a valid blob container name (3-63 lowercase letters, digits, single hyphens)."
+  }
+}
+
+variable "images_retention_days" {
+  type        = number
+  default     = 2
+  description = "Days after which the storage lifecycle rule deletes image-URL blobs (keep it above SIMULATOR_IMAGE_URL_TTL_SECONDS)."
+
+  validation {
+    condition     = var.images_retention_days >= 1
+    error_message = "images_retention_days must be at least 1 (the lifecycle rule counts whole days)."
   }
 }
 
@@ -273,7 +295,7 @@ variable "simulator_settings" {
     condition = length(setintersection(keys(var.simulator_settings), [
       "SIMULATOR_MODE", "SIMULATOR_API_KEY", "SIMULATOR_ADMIN_KEY", "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_KEY",
       "AZURE_STORAGE_ACCOUNT_URL", "AZURE_STORAGE_TABLE_URL", "AZURE_STORAGE_CONNECTION_STRING", "RECORDING_CONTAINER", "SIMULATOR_IMAGE_CONTAINER", "WEBSITE_HOSTNAME",
-      "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE", "STATS_TABLE",
+      "RESPONSES_CONTAINER", "RUNTIME_CONFIG_TABLE", "RATE_LIMIT_TABLE", "STATS_TABLE",
     ])) == 0
     error_message = "simulator_settings cannot set SIMULATOR_MODE, SIMULATOR_API_KEY, AZURE_OPENAI_* or storage settings: use their own variables (storage is wired to the resources Terraform creates; shared keys are disabled)."
   }

@@ -27,14 +27,15 @@ V1_API_VERSIONS = {"v1", "preview", "latest"}
 def inference(operation: Operation, surface: Surface) -> Endpoint:
     async def endpoint(simulator: Simulator, request: Request, raw_body: bytes) -> Response:
         received_at = time.monotonic()
-        api_version = _api_version(request, surface)
+        api_version = api_version_of(request, surface)
         files: Files = {}
         if operation.multipart:
             content_type = header_map(request).get("content-type", "")
             body, files = parse_form(raw_body, content_type, digests=simulator.config.mode is not Mode.GENERATE)
         else:
             body = _json_object(raw_body)
-        name = request.path_params.get("deployment") if surface is Surface.CLASSIC else _model_field(body)
+        # Classic paths name the deployment, except the Responses API's (`/openai/responses`): the body does.
+        name = request.path_params.get("deployment") or _model_field(body)
         deployment = simulator.deployments.resolve(name, operation)
         if not deployment.model.supports(operation):
             raise errors.operation_not_supported(operation.noun, deployment.model.name)
@@ -62,7 +63,7 @@ def inference(operation: Operation, surface: Surface) -> Endpoint:
     return endpoint
 
 
-def _api_version(request: Request, surface: Surface) -> str | None:
+def api_version_of(request: Request, surface: Surface) -> str | None:
     version = query_value(request.scope["query_string"], b"api-version")
     if surface is Surface.V1:
         if version is not None and version not in V1_API_VERSIONS and not API_VERSION.match(version):

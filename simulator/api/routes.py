@@ -8,6 +8,7 @@ from simulator.api import admin
 from simulator.api.dispatch import Endpoint
 from simulator.api.inference import inference
 from simulator.api.service import health, image_file, list_models, not_found
+from simulator.api.stored_responses import cancel, input_items, stored_response
 from simulator.context import Surface
 from simulator.models import Operation
 
@@ -34,6 +35,20 @@ def _post(name: str, path: str, operation: Operation, surface: Surface) -> Route
 
 CLASSIC = "/openai/deployments/{deployment}"
 V1 = "/openai/v1"
+PREVIEW = "/openai"  # the classic surface's Responses API: `?api-version=` and the deployment in the body
+
+
+def _responses(prefix: str, surface: Surface) -> tuple[Route, ...]:
+    """The Responses API: create, then the stored response, its input items and cancelling it."""
+    name = "v1_responses" if surface is Surface.V1 else "responses"
+    one = f"{prefix}/responses/{{response_id}}"
+    return (
+        _post(name, f"{prefix}/responses", Operation.RESPONSES, surface),
+        Route(f"{name}_item", one, frozenset({"GET", "DELETE"}), stored_response(surface)),
+        Route(f"{name}_input_items", f"{one}/input_items", frozenset({"GET"}), input_items(surface)),
+        Route(f"{name}_cancel", f"{one}/cancel", frozenset({"POST"}), cancel(surface)),
+    )
+
 
 ROUTES: tuple[Route, ...] = (
     _post("chat_completions", f"{CLASSIC}/chat/completions", Operation.CHAT_COMPLETIONS, Surface.CLASSIC),
@@ -42,6 +57,8 @@ ROUTES: tuple[Route, ...] = (
     _post("v1_chat_completions", f"{V1}/chat/completions", Operation.CHAT_COMPLETIONS, Surface.V1),
     _post("v1_completions", f"{V1}/completions", Operation.COMPLETIONS, Surface.V1),
     _post("v1_embeddings", f"{V1}/embeddings", Operation.EMBEDDINGS, Surface.V1),
+    *_responses(V1, Surface.V1),
+    *_responses(PREVIEW, Surface.CLASSIC),
     *(
         _post(f"{prefix}{name}", f"{base}/{path}", operation, surface)
         for prefix, base, surface in (("", CLASSIC, Surface.CLASSIC), ("v1_", V1, Surface.V1))

@@ -11,6 +11,7 @@ import random
 from simulator.context import OpenAIRequest
 from simulator.extend import Choice, Generate, Prompt, WrapGenerator
 from simulator.extensions.calls import call
+from simulator.generators import logprobs
 from simulator.generators.base import output_limit
 from simulator.generators.chat import Answer, ChatGenerator, tool_call_answer
 from simulator.generators.text_stream import fit_pieces, token_pieces
@@ -65,7 +66,7 @@ class ExtendedChat:
             if changed is not None:
                 choices = list(changed)
         answers = [
-            _answer(choice, originals[index] if index < len(originals) else None, model.encoding, limit)
+            _answer(choice, originals[index] if index < len(originals) else None, model.encoding, limit, params, rng)
             for index, choice in enumerate(choices)
         ]
         return self.inner.render(request, params, answers, rng)
@@ -87,15 +88,27 @@ def _choice(answer: Answer) -> Choice:
     return Choice("".join(answer.pieces), answer.finish_reason)
 
 
-def _answer(choice: Choice, original: Answer | None, encoding: str, limit: int) -> Answer:
-    """The choice as the chat generator renders it; an unchanged one is the original, counted as it was."""
+def _answer(
+    choice: Choice, original: Answer | None, encoding: str, limit: int, params: ChatParams, rng: random.Random
+) -> Answer:
+    """The choice as the chat generator renders it; an unchanged one is the original, counted as it was. A
+    reasoning model's thought stays the original's (hidden, counted, and spent from the cap first)."""
     if original is not None and _unchanged(choice, original):
         return original
+    thought = original.reasoning_tokens if original is not None else 0
+    visible_limit = max(limit - thought, 0)
     if choice.tool_calls is not None:
-        return tool_call_answer(ToolCalls(list(choice.tool_calls), choice.finish_reason), limit, encoding)
-    pieces, cut = fit_pieces(token_pieces(choice.text or "", encoding), limit, encoding)
-    weights = [weight for _, weight in pieces]
-    return Answer("length" if cut else choice.finish_reason, sum(weights), [piece for piece, _ in pieces], weights)
+        answer = tool_call_answer(ToolCalls(list(choice.tool_calls), choice.finish_reason), visible_limit, encoding)
+    else:
+        pieces, cut = fit_pieces(token_pieces(choice.text or "", encoding), visible_limit, encoding)
+        weights = [weight for _, weight in pieces]
+        texts = [piece for piece, _ in pieces]
+        answer = Answer("length" if cut else choice.finish_reason, sum(weights), texts, weights)
+        if params.logprobs is not None:
+            answer.logprobs = logprobs.chat_entries(texts, params.logprobs, rng)
+    answer.tokens += thought
+    answer.reasoning_tokens = thought
+    return answer
 
 
 def _unchanged(choice: Choice, original: Answer) -> bool:
@@ -104,7 +117,3 @@ def _unchanged(choice: Choice, original: Answer) -> bool:
     if original.tool_calls is not None:
         return choice.tool_calls == original.tool_calls and choice.text is None
     return choice.tool_calls is None and choice.text == "".join(original.pieces)
-
-
-def supported(operation: Operation) -> bool:
-    return operation is Operation.CHAT_COMPLETIONS

@@ -66,7 +66,7 @@ class Hooks:
             elif answer.headers != sent_headers or answer.body is not response.body:
                 response.body = answer.body
                 response.raw_headers = encode_headers(answer.headers, b"application/json", len(answer.body))
-        if self.events and isinstance(response, EventStreamResponse):
+        if self.events and isinstance(response, EventStreamResponse) and _is_sse(response):
             source = response.source if response.source is not None else _once(response.whole)
             response.source, response.whole = self._hooked(source, view), b""
         return response
@@ -95,6 +95,14 @@ class Hooks:
             if event is None:
                 return b""
         return _DATA + event.data.encode() + _END
+
+
+def _is_sse(response: StarletteResponse) -> bool:
+    """Server-sent events, not another stream the same response class sends (speech's audio)."""
+    for name, value in response.raw_headers:
+        if name == b"content-type":
+            return value.startswith(b"text/event-stream")
+    return False
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

@@ -30,10 +30,15 @@ class Generator(Protocol):
 
 
 def default_generators(settings: GenerationSettings, image_urls: ImageUrls) -> dict[Operation, Generator]:
+    # Imported here: the Responses generator builds on simulator.responses, which builds on this package's parsers.
+    from simulator.generators.responses import ResponsesGenerator
+
+    chat = ChatGenerator(settings)
     generators: list[Generator] = [
-        ChatGenerator(settings),
+        chat,
         CompletionGenerator(settings),
         EmbeddingGenerator(),
+        ResponsesGenerator(settings, chat),
         TranscriptionGenerator(Operation.TRANSCRIPTIONS),
         TranscriptionGenerator(Operation.TRANSLATIONS),
         SpeechGenerator(),

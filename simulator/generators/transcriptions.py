@@ -16,11 +16,11 @@ from simulator import errors, tokens
 from simulator.context import OpenAIRequest
 from simulator.generators import fields
 from simulator.generators.lorem import lorem_pieces
-from simulator.jsonenc import dumps
 from simulator.media.audio_probe import probe
 from simulator.models import Operation
 from simulator.params import invalid_value, missing_parameter
 from simulator.replies import JsonReply, Reply, StreamEvent, StreamEvents, StreamReply, TextRun, Usage
+from simulator.sse import event as sse_event
 
 FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 TOKEN_FORMATS = ("json", "text")  # what gpt-4o-transcribe and gpt-4o-mini-transcribe answer
@@ -231,5 +231,5 @@ def _stream(pieces: list[str], usage: dict[str, Any], reply_usage: Usage) -> Str
     """gpt-4o-transcribe's stream: a `transcript.text.delta` event per piece, then `transcript.text.done`."""
     deltas = TextRun(b'data: {"type":"transcript.text.delta","delta":', pieces, b"}\n\n")
     done = {"type": "transcript.text.done", "text": "".join(pieces), "usage": usage}
-    events = StreamEvents([deltas, StreamEvent(b"data: " + dumps(done) + b"\n\n")])
+    events = StreamEvents([deltas, StreamEvent(sse_event(done))])
     return StreamReply(events=events, usage=reply_usage)

@@ -20,6 +20,7 @@ OPERATION_KEYS: Mapping[str, Operation] = {
     "chat": Operation.CHAT_COMPLETIONS,
     "completions": Operation.COMPLETIONS,
     "embeddings": Operation.EMBEDDINGS,
+    "responses": Operation.RESPONSES,
     "transcriptions": Operation.TRANSCRIPTIONS,
     "translations": Operation.TRANSLATIONS,
     "speech": Operation.SPEECH,

@@ -41,13 +41,16 @@ class RateLimitConfig:
     store_timeout: float = 5.0
     retry_interval: float = 2.0
     transaction_timeout: float = 10.0
+    # Longest a change may keep losing compare-and-swaps to other instances; then the request gets a 429 (the
+    # others are spending the budget), never an unlimited answer: the store is busy, not failed.
+    contention_timeout: float = 2.0
     # Region named in 429 messages ("Your requests to gpt-4o for gpt-4o in East US have exceeded ...").
     region: str = DEFAULT_REGION
 
     def __post_init__(self) -> None:
         if self.lease_fraction is not None and not 0 <= self.lease_fraction <= 0.5:
             raise ValueError(f"lease fraction must be between 0 and 0.5, not {self.lease_fraction}")
-        for name in ("lease_seconds", "store_timeout", "retry_interval", "transaction_timeout"):
+        for name in ("lease_seconds", "store_timeout", "retry_interval", "transaction_timeout", "contention_timeout"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from simulator.ratelimit.config import FailureMode
-from simulator.ratelimit.stores.base import StoreError
+from simulator.ratelimit.stores.base import StoreContentionError, StoreError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,6 +31,7 @@ class FailureStats:
     failed_open: int = 0
     failed_closed: int = 0
     outages: int = 0
+    contended: int = 0  # changes given up because other instances kept writing first (answered 429)
 
 
 class StoreGuard:
@@ -52,6 +53,9 @@ class StoreGuard:
             raise StoreUnavailableError("the limits store is down")
         try:
             result = await asyncio.wait_for(operation(), self.timeout)
+        except StoreContentionError:
+            self.stats.contended += 1
+            raise  # busy, not failed: the store stays up
         except (TimeoutError, StoreError, OSError) as error:
             self._mark_down(error)
             raise StoreUnavailableError(str(error) or type(error).__name__) from error

@@ -30,6 +30,8 @@ class Refusal:
     remaining_requests: int = 0
     remaining_tokens: int = 0
     utilisation: float = 0.0
+    # The lease traded in was given back all the same: the state changed, and the lease is spent.
+    returned: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -160,11 +162,15 @@ def renew_standard(
     lease_seconds: float,
     wanted_tokens: int = 0,
     wanted_requests: int = 0,
+    return_if_refused: bool = False,
 ) -> StandardLease | Refusal:
     """Trade `current` in: give back what it has unspent, then lease at least `cost` tokens and one request —
     `fraction` of the limits, or what the instance wants if more (the requests waiting for this renewal and what
     it expects to spend in a lease period), never more than the window has left. Refused, `current` stays
-    charged as it was, so the instance may go on spending it.
+    charged as it was, so the instance may go on spending it — unless `return_if_refused` (nobody spends it
+    meanwhile, and a refusal means it cannot pay for this request): then what it has left goes back to the pool,
+    where another instance may use it, instead of lying idle in every instance's lease (N × one request's cost
+    of the TPM, with N instances).
 
     The tokens are charged to the window as if spent at the lease's expiry, the last moment they may be: each
     then counts for at least 60 s after it is really spent, so a sliding window of served tokens never holds
@@ -180,8 +186,9 @@ def renew_standard(
         given_requests = state.requests.give_back(current.request_window, took_requests)
     refusal = check_standard(state, now, limits, cost)
     if refusal is not None:
-        refusal = dataclasses.replace(refusal, state=state.copy())
-        if current is not None:
+        returned = return_if_refused and (given_tokens > 0 or given_requests > 0)
+        refusal = dataclasses.replace(refusal, state=state.copy(), returned=returned)
+        if current is not None and not returned:
             state.tokens.restore(current.token_bucket, given_tokens)
             state.requests.restore(current.request_window, given_requests)
         return refusal
@@ -189,9 +196,12 @@ def renew_standard(
     requests_free = limits.requests_per_window - state.requests.used(now)
     # At least what the old lease had: it may all be spent while this one is in flight (`take_over`).
     tokens = min(tokens_free, max(cost, math.ceil(limits.tokens_per_minute * fraction), wanted_tokens, took_tokens))
-    requests = min(
-        requests_free, max(1, math.floor(limits.requests_per_window * fraction), wanted_requests, took_requests)
-    )
+    # No more requests than the tokens pay for at this cost, nor more tokens than the requests spend: what one
+    # limit leaves unspendable would otherwise be held from the other instances (a token-bound deployment's
+    # request window taken by leases of requests that never come).
+    spendable = max(1, min(wanted_requests, -(-tokens // max(cost, 1))))
+    requests = min(requests_free, max(1, math.floor(limits.requests_per_window * fraction), spendable, took_requests))
+    tokens = min(tokens, max(cost, requests * cost, took_tokens))
     return StandardLease(
         tokens=tokens,
         token_bucket=state.tokens.add_later(now, now + lease_seconds, tokens),
@@ -229,11 +239,12 @@ def renew_provisioned(
     fraction: float,
     lease_seconds: float,
     wanted: float = 0.0,
+    return_if_refused: bool = False,
 ) -> ProvisionedLease | Refusal:
     """Apply `correction` (actual minus estimated costs settled since), trade `current` in, then lease at least
     `cost` units. More — `fraction` of the capacity, or what the instance `wanted` (the requests waiting for this
     renewal, its expected demand) — only up to 100 %: a central bucket would admit one request above it, not a
-    lease's worth."""
+    lease's worth. `return_if_refused` as for `renew_standard`."""
     bucket = state.utilisation
     rate = limits.drain_per_second
     bucket.add(now, rate, correction)
@@ -243,8 +254,10 @@ def renew_provisioned(
         given = bucket.take(now, rate, took)
     refusal = check_provisioned(state, now, limits)
     if refusal is not None:
-        refusal = dataclasses.replace(refusal, state=state.copy())
-        bucket.add(now, rate, given)
+        returned = return_if_refused and given > 0
+        refusal = dataclasses.replace(refusal, state=state.copy(), returned=returned)
+        if not returned:
+            bucket.add(now, rate, given)
         return refusal
     level = bucket.level_at(now, rate)
     extra = min(max(limits.tokens_per_minute * fraction, wanted), limits.tokens_per_minute - level)

@@ -7,7 +7,10 @@ spent or half way to expiry is renewed in the background, and so is a refusal ha
 trusted; a timer renews when a refusal says there will be room again, and when a lease's request window ends.
 One renewal per deployment is in flight at a time. A request waits for the store only when its lease cannot
 cover it and no trusted refusal explains why: the first request, a burst that outruns the renewal, a request
-larger than the lease.
+larger than the lease. Such requests queue behind the renewal in flight, and a renewal leases for every request
+queued behind it plus the demand expected until the lease ends, so a burst costs a few round trips, not one
+per request. A store that answers is never treated as failed: only an unreachable one leads to answers served
+unlimited (fail-open), each counted in `served_unlimited` and logged (docs/rate-limits.md).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from simulator.ratelimit.failure import FailureStats, StoreGuard, StoreUnavailab
 from simulator.ratelimit.leases import Lease, ProvisionedLease, Refusal, StandardLease
 from simulator.ratelimit.policy import ProvisionedLimits, StandardLimits
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores import LimitStore, MemoryStore, Unchanged, open_store
+from simulator.ratelimit.stores import LimitStore, MemoryStore, StoreContentionError, Unchanged, open_store
 from simulator.replies import Usage
 
 logger = logging.getLogger(__name__)
@@ -94,6 +97,8 @@ class _Ledger:
     refusal: Refusal | None = None
     # How long after the time a refusal names this instance goes on refusing (`REFUSAL_SPREAD`).
     offset: float = 0.0
+    # Until then requests are refused without asking the store: it gave up a change to other instances' writes.
+    busy_until: float = -math.inf
     correction: float = 0.0  # Provisioned: actual minus estimated costs not yet written to the store
     demand_at: float = -math.inf  # when the latest request arrived
     # Since the latest renewal, admitted or not: the demand rate that sizes the next lease.
@@ -217,7 +222,10 @@ class RateLimiter:
                 admission = self._admit_locally(request, limits, ledger, cost, self._clock())
                 if admission is not None:
                     return admission
-                outcome = await self._renew(ledger, limits, cost, waiting=True)
+                try:
+                    outcome = await self._renew(ledger, limits, cost, waiting=True)
+                except StoreContentionError:
+                    raise self._refuse(request, self._busy(ledger, limits, self._clock()), limits) from None
                 if outcome is None:
                     return self._store_failed(request)
                 if isinstance(outcome, Refusal):
@@ -226,8 +234,14 @@ class RateLimiter:
             if admission is not None:
                 return admission
         # Every lease had ended by the time it arrived: the store answers slower than a lease lasts.
+        ledger.busy_until = self._clock() + self.config.lease_seconds
+        raise self._refuse(request, self._busy(ledger, limits, self._clock()), limits)
+
+    def _busy(self, ledger: _Ledger, limits: policy.Limits, now: float) -> Refusal:
+        """A refusal until `busy_until`: the store could not be brought to grant in time, and others spend the
+        budget meanwhile (it answered, so it has not failed: nothing is served unlimited)."""
         exceeded = policy.Exceeded.REQUESTS if isinstance(limits, StandardLimits) else policy.Exceeded.UTILISATION
-        raise self._refuse(request, Refusal(exceeded, self.config.lease_seconds, MeterState(), self._clock()), limits)
+        return Refusal(exceeded, max(ledger.busy_until - now, 0.001), MeterState(), now)
 
     def _limits(self, deployment: Deployment) -> policy.Limits | None:
         """The deployment's limits, computed once per deployment object (a reconfigured deployment is a new
@@ -242,9 +256,13 @@ class RateLimiter:
     async def _admit_exactly(self, request: OpenAIRequest, limits: StandardLimits, cost: int, now: float) -> Admission:
         """Without leases (the memory store's default) a Standard request is charged in the store as it comes:
         no lease to keep, nothing to renew."""
-        outcome = await self._transact(
-            request.deployment.name, lambda state: leases.charge_standard(state, now, limits, cost)
-        )
+        try:
+            outcome = await self._transact(
+                request.deployment.name, lambda state: leases.charge_standard(state, now, limits, cost)
+            )
+        except StoreContentionError:  # busy, not failed: others are spending the budget
+            refusal = Refusal(policy.Exceeded.REQUESTS, self.config.lease_seconds, MeterState(), now)
+            raise self._refuse(request, refusal, limits) from None
         if outcome is None:
             return self._store_failed(request)
         return self._exact_admission(request, outcome, limits)
@@ -272,6 +290,8 @@ class RateLimiter:
         lease = _lease(ledger, limits)
         if lease is not None and lease.covers(now, cost, limits):  # type: ignore[arg-type]
             return self._spend(ledger, lease, cost, limits, now)
+        if now < ledger.busy_until:
+            raise self._refuse(request, self._busy(ledger, limits, now), limits)
         refusal = ledger.refusal
         if refusal is None or now >= refusal.read_at + self._trust_seconds:
             return None
@@ -319,6 +339,8 @@ class RateLimiter:
         `ledger.lock`. While a request is `waiting` the old lease is not spent (that request needs more than it
         has); ahead of need it still is, and the new lease takes those spends over."""
         current = _lease(ledger, limits)
+        if current is not None and not current.covers(self._clock(), cost, limits):  # type: ignore[arg-type]
+            waiting = True  # a rest too small for the latest request: nobody spends it, it goes back if refused
         if waiting:
             ledger.lease = None
         fraction, seconds = self._fraction, self.config.lease_seconds
@@ -336,24 +358,32 @@ class RateLimiter:
             if isinstance(limits, StandardLimits):
                 assert current is None or isinstance(current, StandardLease)
                 outcome = leases.renew_standard(
-                    state, now, limits, int(cost), current, fraction, seconds, math.ceil(tokens), requests
+                    state, now, limits, int(cost), current, fraction, seconds, math.ceil(tokens), requests, waiting
                 )
             else:
                 assert current is None or isinstance(current, ProvisionedLease)
-                renewal = (now, limits, cost, current, correction, fraction, seconds, tokens)
+                renewal = (now, limits, cost, current, correction, fraction, seconds, tokens, waiting)
                 # A correction that lowers the level may wait for the next grant: others only refuse a little
                 # more meanwhile. Refused with it, this renewal is then only a read.
                 if correction <= 0:
                     refused = leases.renew_provisioned(state.copy(), *renewal)
-                    if isinstance(refused, Refusal):
+                    if isinstance(refused, Refusal) and not refused.returned:
                         applied = False
                         return Unchanged(refused)
                 outcome = leases.renew_provisioned(state, *renewal)
             applied = True
-            # A refusal gives nothing back and takes nothing: unless a correction is due, it is only a read.
-            return Unchanged(outcome) if isinstance(outcome, Refusal) and not correction else outcome
+            # A refusal that gives nothing back takes nothing: unless a correction is due, it is only a read.
+            if isinstance(outcome, Refusal) and not outcome.returned and not correction:
+                return Unchanged(outcome)
+            return outcome
 
-        outcome = await self._transact(ledger.name, change)
+        try:
+            outcome = await self._transact(ledger.name, change)
+        except StoreContentionError:
+            # None of its writes landed: the lease is as it was. Others are spending the budget meanwhile.
+            ledger.lease = current
+            ledger.busy_until = self._clock() + self._random.random() * seconds
+            raise
         if outcome is None:
             # The write may have landed unseen: spend the old lease to its end, but never give it back again.
             if current is not None:
@@ -366,7 +396,9 @@ class RateLimiter:
         ledger.renewed_at = outcome.read_at if isinstance(outcome, Refusal) else outcome.granted_at
         ledger.arrived_requests, ledger.arrived_cost = 0, 0.0
         if isinstance(outcome, Refusal):
-            ledger.lease = current  # still charged as it was: what it has left may serve smaller requests
+            if current is not None and outcome.returned:
+                current.retire()  # given back: what it had left is the pool's again
+            ledger.lease = current  # else still charged as it was: what it has left may serve smaller requests
             ledger.refusal = outcome
             ledger.offset = self._random.random() * REFUSAL_SPREAD * self.config.lease_seconds
             self._renew_at(ledger, outcome.read_at + outcome.wait + ledger.offset)
@@ -410,6 +442,8 @@ class RateLimiter:
             self.renewals.ahead += 1
             try:
                 await self._renew(ledger, ledger.limits, ledger.cost, waiting=False)
+            except StoreContentionError:
+                pass  # counted; the requests that need the store get 429s until `busy_until`
             except Exception:  # a background task has nobody to raise to
                 logger.exception("rate-limit lease renewal for %s failed", ledger.name)
 

@@ -56,7 +56,9 @@ class StandardLimits:
     limit_headers: dict[str, str] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        headers = {"x-ratelimit-limit-requests": str(self.requests_per_window)}
+        headers = {}
+        if self.requests_per_window < UNMETERED:  # an image deployment may have no request limit
+            headers["x-ratelimit-limit-requests"] = str(self.requests_per_window)
         if self.metered is Metered.TOKENS:
             headers["x-ratelimit-limit-tokens"] = str(self.tokens_per_minute)
         object.__setattr__(self, "limit_headers", headers)
@@ -222,7 +224,8 @@ def _characters(value: Any) -> int:
 
 def standard_headers(limits: StandardLimits, remaining_requests: int, remaining_tokens: int) -> dict[str, str]:
     headers = limits.limit_headers.copy()
-    headers["x-ratelimit-remaining-requests"] = str(remaining_requests) if remaining_requests > 0 else "0"
+    if limits.requests_per_window < UNMETERED:
+        headers["x-ratelimit-remaining-requests"] = str(remaining_requests) if remaining_requests > 0 else "0"
     if limits.metered is Metered.TOKENS:
         headers["x-ratelimit-remaining-tokens"] = str(remaining_tokens) if remaining_tokens > 0 else "0"
     return headers

@@ -77,31 +77,39 @@ class RecordedRequest:
 @dataclasses.dataclass(slots=True)
 class RecordedEvent:
     """One SSE event: `data` is a JSON value (encoded in the response's style) or a string sent as is after
-    `data: `; `raw` is a whole event kept verbatim, terminator included, when it is not a single data line."""
+    `data: `, with the `event:` line's `name` when it has one (the Responses API names each event); `raw` is a
+    whole event kept verbatim, terminator included, when it is not of that shape."""
 
     at: float  # seconds from sending the request to this event's arrival
     data: Any = None
     raw: str | None = None
+    name: str | None = None
 
     def encode(self, style: JsonStyle) -> bytes:
         if self.raw is not None:
             return self.raw.encode()
         payload = self.data.encode() if isinstance(self.data, str) else style.encode(self.data)
-        return b"data: " + payload + b"\n\n"
+        head = b"" if self.name is None else b"event: " + self.name.encode() + b"\n"
+        return head + b"data: " + payload + b"\n\n"
 
     @classmethod
     def parse(cls, at: float, event: bytes, style: JsonStyle) -> RecordedEvent:
         text = event.decode()
+        name = None
+        if text.startswith("event: ") and "\n" in text:
+            line, _, rest = text.partition("\n")
+            if "\r" not in line:
+                name, text = line[len("event: ") :], rest
         payload = text[len("data: ") : -2] if text.startswith("data: ") and text.endswith("\n\n") else None
         if payload is None or "\n" in payload or "\r" in payload:
-            return cls(at, raw=text)
+            return cls(at, raw=event.decode())
         try:
             value = json.loads(payload)
         except ValueError:
-            return cls(at, data=payload)
+            return cls(at, data=payload, name=name)
         if isinstance(value, dict | list) and style.encode(value) == payload.encode():
-            return cls(at, data=value)
-        return cls(at, data=payload)
+            return cls(at, data=value, name=name)
+        return cls(at, data=payload, name=name)
 
 
 @dataclasses.dataclass(slots=True)
@@ -162,15 +170,16 @@ class RecordedResponse:
     def usage(self) -> Usage | None:
         """Token usage the answer reports, so rate limits charge replayed answers like real ones."""
         if self.events is not None:
-            found = [event.data["usage"] for event in self.events if _has_usage(event.data)]
-            return _usage(found[-1]) if found else None
+            found = [_usage_of(event.data) for event in self.events]
+            found = [usage for usage in found if usage is not None]
+            return found[-1] if found else None
         body = self.body
         if self.text is not None:  # JSON kept as text because no style reproduced its bytes
             try:
                 body = json.loads(self.text)
             except ValueError:
                 return None
-        return _usage(body["usage"]) if _has_usage(body) else None
+        return _usage_of(body)
 
     def binary_text(self) -> str | None:
         return base64.b64encode(self.binary).decode() if self.binary is not None else None
@@ -185,6 +194,8 @@ class Interaction:
 def _stream_style(events: Iterable[bytes]) -> JsonStyle:
     for event in events:
         text = event.decode(errors="replace")
+        if text.startswith("event: "):
+            text = text.partition("\n")[2]
         if text.startswith("data: ") and text.endswith("\n\n"):
             decoded = decode_json(text[len("data: ") : -2])
             if decoded is not None:
@@ -192,13 +203,20 @@ def _stream_style(events: Iterable[bytes]) -> JsonStyle:
     return JsonStyle.COMPACT
 
 
-def _has_usage(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("usage"), dict)
+def _usage_of(value: Any) -> Usage | None:
+    """The usage a body or event reports: its own `usage`, or its `response`'s (Responses API events)."""
+    if not isinstance(value, dict):
+        return None
+    usage = value.get("usage")
+    if not isinstance(usage, dict) and isinstance(value.get("response"), dict):
+        usage = value["response"].get("usage")
+    return _usage(usage) if isinstance(usage, dict) else None
 
 
 def _usage(usage: dict[str, Any]) -> Usage:
-    prompt = usage.get("prompt_tokens")
-    completion = usage.get("completion_tokens")
+    """Chat's `prompt_tokens`/`completion_tokens`, or the Responses API's `input_tokens`/`output_tokens`."""
+    prompt = usage.get("prompt_tokens", usage.get("input_tokens"))
+    completion = usage.get("completion_tokens", usage.get("output_tokens"))
     return Usage(
         prompt_tokens=prompt if isinstance(prompt, int) else 0,
         completion_tokens=completion if isinstance(completion, int) else 0,

@@ -18,6 +18,7 @@ _OPERATION_FILES = {
     Operation.CHAT_COMPLETIONS: "chat-completions",
     Operation.COMPLETIONS: "completions",
     Operation.EMBEDDINGS: "embeddings",
+    Operation.RESPONSES: "responses",
     Operation.TRANSCRIPTIONS: "audio-transcriptions",
     Operation.TRANSLATIONS: "audio-translations",
     Operation.SPEECH: "audio-speech",

@@ -112,7 +112,9 @@ def _response(response: RecordedResponse) -> dict[str, Any]:
 
 def _event(event: RecordedEvent) -> dict[str, Any]:
     at = round(event.at, 4)
-    return {"at": at, "raw": event.raw} if event.raw is not None else {"at": at, "data": event.data}
+    if event.raw is not None:
+        return {"at": at, "raw": event.raw}
+    return {"at": at, "data": event.data} if event.name is None else {"at": at, "event": event.name, "data": event.data}
 
 
 def _parse_interaction(fields: _Fields) -> Interaction:
@@ -168,7 +170,12 @@ def _parse_event(fields: _Fields) -> RecordedEvent:
     at = float(fields.get("at", _number))
     if ("data" in fields.mapping) == ("raw" in fields.mapping):
         raise fields.error("needs exactly one of data or raw")
-    event = RecordedEvent(at, data=fields.get("data", object, None), raw=fields.get("raw", str, None))
+    event = RecordedEvent(
+        at,
+        data=fields.get("data", object, None),
+        raw=fields.get("raw", str, None),
+        name=fields.get("event", str, None),
+    )
     fields.done()
     return event
 

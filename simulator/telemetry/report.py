@@ -51,10 +51,12 @@ def deployment_limits(deployment: Any) -> dict[str, float] | None:
 
 def rate_limiter_counters(simulator: Simulator) -> dict[str, int]:
     """This instance's limiter: answers served without limits while its store failed (fail-open), refused
-    with 503 (fail-closed), and store failures seen."""
+    with 503 (fail-closed), store failures seen, and changes given up to other instances' writes (429s from a
+    store that answered but stayed busy)."""
     failures = simulator.limiter.stats
     return {
         "served_unlimited": failures.failed_open,
         "refused_store_down": failures.failed_closed,
         "store_failures": failures.store_failures,
+        "store_contended": failures.contended,
     }

@@ -8,12 +8,16 @@ wall-clock time, so instances sharing a table (`simulator.telemetry.shared`) sum
 
 from __future__ import annotations
 
+import bisect
 import collections
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from simulator.telemetry import histogram
+
+_bucket = bisect.bisect_right
+_BOUNDS = histogram.BOUNDS_MS
 
 SLOT_SECONDS = 10
 HISTORY_SLOTS = 90  # 15 minutes
@@ -33,10 +37,11 @@ Summary = dict[str, Any]  # a JSON-ready snapshot of one or more instances' figu
 
 
 class Slot:
-    __slots__ = ("counts", "index", "latency", "ttft")
+    __slots__ = ("counts", "ends_at", "index", "latency", "ttft")
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, ends_at: float = -1.0) -> None:
         self.index = index
+        self.ends_at = ends_at  # on time.monotonic(): requests check this, not the wall clock
         self.counts = [0] * COUNTERS
         self.latency = histogram.empty()
         self.ttft = histogram.empty()
@@ -52,8 +57,12 @@ class Series:
         self.slots: collections.deque[Slot] = collections.deque()
         self.open_streams = 0
 
-    def advance(self, index: int) -> Slot:
-        slot = self.current = Slot(index)
+    def advance(self, index: int, wall: float, monotonic_now: float) -> Slot:
+        """The slot `index` (wall-clock seconds // SLOT_SECONDS), new unless it is the current one."""
+        if index <= self.current.index:  # the clock went back, or a slot boundary raced the check
+            return self.current
+        ends_in = (index + 1) * SLOT_SECONDS - wall
+        slot = self.current = Slot(index, monotonic_now + max(0.0, ends_in))
         self.slots.append(slot)
         while self.slots[0].index <= index - HISTORY_SLOTS:
             self.slots.popleft()
@@ -61,9 +70,11 @@ class Series:
 
 
 class Stats:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        """`clock` is wall-clock time: instances agree on slot numbers only through it."""
+    def __init__(self, clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
+        """`clock` is wall-clock time: instances agree on slot numbers only through it. `monotonic` tells when
+        the current slot ends without reading the wall clock on every request."""
         self._clock = clock
+        self._monotonic = monotonic
         self._series: dict[str, Series] = {}
 
     def series(self, deployment: str) -> Series:
@@ -84,20 +95,21 @@ class Stats:
         latency_ms: float,
         ttft_ms: float | None,
     ) -> None:
-        """One answered request (a stream once it has ended)."""
+        """One answered request (a stream once it has ended). This runs on every request: no helper calls, the
+        bucket found by `bisect` directly, the clock read only when the ten-second slot may have ended."""
         series = self._series.get(deployment) or self.series(deployment)
-        index = int(self._clock()) // SLOT_SECONDS
         slot = series.current
-        if slot.index != index:
-            slot = series.advance(index)
+        if slot.ends_at <= self._monotonic():
+            wall = self._clock()
+            slot = series.advance(int(wall) // SLOT_SECONDS, wall, self._monotonic())
         counts = slot.counts
-        counts[REQUESTS] += 1
-        counts[REQUESTED] += requested
+        counts[0] += 1  # REQUESTS
+        counts[3] += requested  # REQUESTED
         if status < 400:  # latency of answers only: instant 429s would hide it
-            counts[USED] += used
-            slot.latency[histogram.bucket(latency_ms)] += 1
+            counts[2] += used  # USED
+            slot.latency[_bucket(_BOUNDS, latency_ms)] += 1
             if ttft_ms is not None:
-                slot.ttft[histogram.bucket(ttft_ms)] += 1
+                slot.ttft[_bucket(_BOUNDS, ttft_ms)] += 1
         else:
             counts[ERRORS] += 1
             if reason is not None:

@@ -50,13 +50,14 @@ def test_tiny_run_measures_every_scenario_against_the_ceiling(tmp_path: Path) ->
     completed = run_bench(output, *streams)
     results = json.loads(output.read_text())
     measured = {(m["scenario"], m["server"]) for m in results["throughput"]["measurements"]}
-    names = ("chat", "stream", "embeddings", "limited", "reasoning")
+    names = ("chat", "stream", "embeddings", "limited", "reasoning", "responses", "responses-stored", "responses-turn")
     assert measured == {(name, server) for name in names for server in ("simulator", "ceiling")}
     for m in results["throughput"]["measurements"]:
         assert m["requests_per_s"] > 0 and m["errors"] == 0 and m["cpu_us_per_request"] > 0, m
     summary = results["summary"]
     assert set(summary["scenarios"]) == set(names)
     assert summary["chat_vs_ceiling"] > 0 and summary["embeddings_vs_ceiling"] > 0
+    assert summary["responses_vs_chat_ceiling"] > 0 and "responses_turn_extra_cpu_us" in summary
     assert summary["reasoning_vs_ceiling"] > 0 and summary["reasoning_vs_chat"] > 0
     assert summary["launch_s"] > 0 and summary["resident_mib"] > 0
     paced = results["paced_streams"]

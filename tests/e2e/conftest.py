@@ -19,6 +19,7 @@ DEPLOYMENTS = {
     "whisper": {"model": "whisper"},
     "transcribe": {"model": "gpt-4o-transcribe"},
     "tts": {"model": "tts"},
+    "mini-tts": {"model": "gpt-4o-mini-tts"},
     "dalle": {"model": "dall-e-3"},
     "painter": {"model": "gpt-image-1"},
 }

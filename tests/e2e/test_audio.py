@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
@@ -137,6 +138,23 @@ def test_speech_is_a_playable_file_of_the_right_length(azure, response_format) -
         return
     assert content_type.startswith("audio/")
     assert decoded_seconds(data) == pytest.approx(6.0, abs=0.1)
+
+
+def test_speech_as_server_sent_events(azure) -> None:
+    """gpt-4o-mini-tts with stream_format sse: base64 audio deltas that join into the file, then the usage."""
+    with azure.audio.speech.with_streaming_response.create(
+        model="mini-tts", voice="coral", input="x" * 45, response_format="wav", stream_format="sse"
+    ) as answer:
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[len("data: ") :]) for line in answer.iter_lines() if line.startswith("data: ")]
+    *deltas, done = events
+    assert {event["type"] for event in deltas} == {"speech.audio.delta"} and done["type"] == "speech.audio.done"
+    audio = b"".join(base64.b64decode(event["audio"]) for event in deltas)
+    assert decoded_seconds(audio) == pytest.approx(3.0, abs=0.05)
+    assert done["usage"]["output_tokens"] == 60 and done["usage"]["total_tokens"] > 60
+    with pytest.raises(openai.BadRequestError) as raised:
+        azure.audio.speech.create(model="tts", voice="alloy", input="hi", stream_format="sse")
+    assert raised.value.body["param"] == "stream_format"
 
 
 def test_speech_refuses_bad_input(v1) -> None:

@@ -12,6 +12,7 @@ from openai import AzureOpenAI, BadRequestError, OpenAI
 
 from simulator.models import find_model
 from simulator.reasoning import profile_for
+from simulator.tokens import count_messages
 from tests.e2e.conftest import API_VERSION
 from tests.support import spec
 from tests.support.server import SimulatorProcess
@@ -21,7 +22,9 @@ THOUGHT = 300  # the paced deployment's fixed reasoning tokens
 PACED = {
     "thinker": {"model": "o4-mini", "reasoningTokens": {"medium": THOUGHT}, "tokensPerMinute": 1_000_000},
     "charged": {"model": "o4-mini", "reasoningTokens": {"high": [100, 300]}, "tokensPerMinute": 1_000_000},
+    "ptu-thinker": {"model": "o4-mini", "type": "provisioned", "ptu": 1, "reasoningTokens": {"medium": THOUGHT}},
 }
+VISIBLE = 10  # SIMULATOR_COMPLETION_TOKENS of the paced server
 # Thought at 1,000 tokens/s (0.3 s), visible tokens at 1,000/s, nothing else: the first token waits for the thought.
 LATENCY = {
     "deployments": {
@@ -39,6 +42,7 @@ def paced(tmp_path_factory) -> Iterator[SimulatorProcess]:
         "OPENAI_DEPLOYMENT_CONFIG_PATH": str(config),
         "SIMULATOR_LATENCY_ENABLED": "true",
         "SIMULATOR_LATENCY_CONFIG": json.dumps(LATENCY),
+        "SIMULATOR_COMPLETION_TOKENS": str(VISIBLE),
     }
     with SimulatorProcess(env) as process:
         yield process
@@ -120,6 +124,23 @@ def test_standard_limits_charge_the_expected_thought(paced: SimulatorProcess) ->
     charged = find_model("o4-mini").default_token_cost + 10 + 200
     assert int(raw.headers["x-ratelimit-remaining-tokens"]) == 1_000_000 - charged
     assert raw.parse().usage.completion_tokens_details.reasoning_tokens in range(100, 301)
+
+
+def test_provisioned_utilisation_counts_the_thought(paced: SimulatorProcess) -> None:
+    client = paced_client(paced)
+    model = find_model("o4-mini")
+    prompt = count_messages(MESSAGES, model.encoding)
+    first = client.chat.completions.with_raw_response.create(model="ptu-thinker", messages=MESSAGES)
+    assert first.parse().usage.completion_tokens == THOUGHT + VISIBLE
+    second = client.chat.completions.with_raw_response.create(model="ptu-thinker", messages=MESSAGES)
+    # The first settled at its usage, thought included; the second is charged its estimate: the model's default
+    # answer plus the middle of medium's range (this deployment's single value). Output weighs 4 input tokens.
+    settled = prompt + 4 * (THOUGHT + VISIBLE)
+    estimate = prompt + 4 * (model.default_token_cost + THOUGHT)
+    capacity = 2_500  # one PTU of a model without a figure of its own
+    shown = float(second.headers["azure-openai-deployment-utilization"].rstrip("%"))
+    # Draining at capacity / 60 per second, over the second that two paced answers take at most here.
+    assert 100 * (settled + estimate - capacity / 60) / capacity <= shown <= 100 * (settled + estimate) / capacity
 
 
 def test_chat_logprobs(azure: AzureOpenAI) -> None:

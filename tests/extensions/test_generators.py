@@ -121,3 +121,19 @@ async def test_a_route_that_raises_or_returns_nonsense_gives_a_clean_500(tmp_pat
     assert f"extension {path} raised in route broken" in caplog.text
     assert "returned dict, not simulator.extend.Response" in caplog.text
     assert unauthorised.status_code == 401
+
+
+async def test_a_reasoning_models_thought_survives_a_wrapper_and_logprobs_follow_the_text(tmp_path: Path) -> None:
+    env = {"SIMULATOR_DEFAULT_CHAT_MODEL": "o3-mini", "SIMULATOR_COMPLETION_TOKENS": "5"}
+    async with serving(str(write_extension(tmp_path, WRAPPER)), env) as client:
+        thought = (await client.post(CHAT, json=chat_body(max_completion_tokens=4000, reasoning_effort="low"))).json()
+    usage = thought["usage"]
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
+    text = thought["choices"][0]["message"]["content"]
+    assert reasoning > 0 and text.endswith(" (checked)")
+    assert usage["completion_tokens"] == reasoning + count_text(text, "o200k_base")
+
+    async with serving(str(write_extension(tmp_path, WRAPPER)), {"SIMULATOR_COMPLETION_TOKENS": "5"}) as client:
+        answer = (await client.post(CHAT, json=chat_body(max_tokens=40, logprobs=True, top_logprobs=2))).json()
+    choice = answer["choices"][0]
+    assert "".join(entry["token"] for entry in choice["logprobs"]["content"]) == choice["message"]["content"]

@@ -141,3 +141,20 @@ async def test_event_hooks_see_paced_streams_too(tmp_path: Path) -> None:
     texts = [json.loads(e)["choices"][0]["delta"].get("content") for e in events[1:-1] if json.loads(e)["choices"]]
     words = "".join(text for text in texts if text)
     assert events[-1] == "[DONE]" and words and words == words.upper()
+
+
+async def test_event_hooks_leave_other_streams_alone(tmp_path: Path) -> None:
+    """Speech streams audio through the same response class as SSE: its bytes are not events to hook."""
+    deployments = tmp_path / "deployments.json"
+    deployments.write_text(json.dumps({"tts": {"model": "tts"}}))
+    speech = "/openai/deployments/tts/audio/speech?api-version=2025-04-01-preview"
+    body = {"model": "tts", "voice": "alloy", "input": "hello there", "response_format": "pcm"}
+    async with serving("", {"OPENAI_DEPLOYMENT_CONFIG_PATH": str(deployments)}) as client:
+        plain = await client.post(speech, json=body)
+    async with serving(
+        str(write_extension(tmp_path, HOOKS)), {"OPENAI_DEPLOYMENT_CONFIG_PATH": str(deployments)}
+    ) as client:
+        hooked = await client.post(speech, json=body)
+    assert plain.status_code == hooked.status_code == 200
+    assert hooked.content == plain.content and len(hooked.content) > 1000
+    assert hooked.headers["x-hooked"] == "no"  # the response hook ran (the request hook notes chat only)

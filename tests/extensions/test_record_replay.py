@@ -12,6 +12,7 @@ from azure.ai.documentintelligence.models import AnalyzeDocumentRequest
 from azure.core.credentials import AzureKeyCredential
 
 from tests.support.server import SimulatorProcess
+from tests.support.standin_aoai import StandinAOAI
 
 EXTENSION = {"EXTENSION_PATH": "extensions/document_intelligence,extensions/response_hook.py"}
 DOCUMENT = b"Recorded once\nReplayed many times\n"
@@ -111,3 +112,30 @@ def test_a_forwarder_relays_a_stream_as_it_comes_and_records_its_events(tmp_path
     with SimulatorProcess({**env, "SIMULATOR_MODE": "replay"}, api_key="k") as replayer:
         replayed = httpx.post(f"{replayer.url}/ticker", json={"q": 1}, headers={"api-key": "k"})
     assert replayed.content == expected
+
+
+def test_hooks_change_what_clients_get_in_record_and_replay_not_what_is_recorded(tmp_path: Path) -> None:
+    recordings = tmp_path / "aoai"
+    hooked = {"EXTENSION_PATH": "extensions/response_hook.py,extensions/echo_generator.py"}
+    ask = {"model": "chat", "messages": [{"role": "user", "content": "hello"}]}
+
+    def chat(server: SimulatorProcess, **extra: object) -> httpx.Response:
+        body = {**ask, **extra}
+        return httpx.post(f"{server.url}/openai/v1/chat/completions", json=body, headers={"api-key": "k"})
+
+    with StandinAOAI() as standin:
+        env = {**hooked, "SIMULATOR_MODE": "record", "AZURE_OPENAI_ENDPOINT": standin.url}
+        env.update(AZURE_OPENAI_KEY=standin.api_key, RECORDING_DIR=str(recordings))
+        with SimulatorProcess(env, api_key="k") as recorder:
+            whole, streamed = chat(recorder), chat(recorder, stream=True)
+    assert whole.headers["x-simulator-hooked"] == "1" and whole.json()["system_fingerprint"] == "REDACTED"
+    assert '"system_fingerprint":"REDACTED"' in streamed.text and "fp_standin" not in streamed.text
+    saved = "".join(path.read_text() for path in recordings.rglob("*.yaml"))
+    assert "fp_standin" in saved and "REDACTED" not in saved  # recordings keep what the service said
+
+    env = {**hooked, "SIMULATOR_MODE": "replay", "RECORDING_DIR": str(recordings), "RECORDING_UNMATCHED": "generate"}
+    with SimulatorProcess(env, api_key="k") as replayer:
+        replayed, unmatched = chat(replayer), chat(replayer, messages=[{"role": "user", "content": "not recorded"}])
+    assert replayed.json()["system_fingerprint"] == "REDACTED" and replayed.headers["x-simulator-hooked"] == "1"
+    assert replayed.json()["choices"] == whole.json()["choices"]
+    assert unmatched.json()["choices"][0]["message"]["content"] == "not recorded"  # the echo generator's answer

@@ -92,6 +92,21 @@ EXAMPLES: dict[str, list[Example]] = {
     # Reached without a key, as AOAI's signed image URLs are; an unknown (or expired) name is AOAI's 404.
     "image_file": [Example("GET", "/++/images/" + "A" * 32 + ".png", 404, key=False)],
     "v1_models": [Example("GET", "/openai/v1/models")],
+    # The Responses API. Ids are made by a create, so the stored-response routes show their api-version check
+    # here; test_worker_routes.py drives create → retrieve → input_items → delete through the worker.
+    "v1_responses": [
+        Example("POST", "/openai/v1/responses", json={"model": "gpt-4o", "input": "hi", "max_output_tokens": 16}),
+    ],
+    "v1_responses_item": [
+        Example("GET", "/openai/v1/responses/resp_x?api-version=bogus", 400),
+        Example("DELETE", "/openai/v1/responses/resp_x?api-version=bogus", 400),
+    ],
+    "v1_responses_input_items": [Example("GET", "/openai/v1/responses/resp_x/input_items?limit=0", 400)],
+    "v1_responses_cancel": [Example("POST", "/openai/v1/responses/resp_x/cancel?api-version=bogus", 400)],
+    "responses": [Example("POST", f"/openai/responses{API}", json={"model": "gpt-4o", "input": "hi"})],
+    "responses_item": [Example("GET", "/openai/responses/resp_x", 400)],
+    "responses_input_items": [Example("GET", "/openai/responses/resp_x/input_items", 400)],
+    "responses_cancel": [Example("POST", "/openai/responses/resp_x/cancel", 400)],
     "config": [
         Example("GET", "/++/config"),
         Example("PATCH", "/++/config", json={}),

@@ -9,6 +9,8 @@ import json
 import pytest
 
 import function_app
+from simulator.tokens import count_text
+from tests.extensions.test_examples import CANNED, EXAMPLES
 from tests.functions.test_function_app import KEY, _functions, _request
 
 
@@ -16,7 +18,7 @@ from tests.functions.test_function_app import KEY, _functions, _request
 def simulator_with_extensions(monkeypatch):
     monkeypatch.setenv("SIMULATOR_API_KEY", KEY)
     monkeypatch.setenv("SIMULATOR_LATENCY_ENABLED", "false")
-    monkeypatch.setenv("EXTENSION_PATH", "extensions/document_intelligence,extensions/response_hook.py")
+    monkeypatch.setenv("EXTENSION_PATH", EXAMPLES)
     monkeypatch.setenv("DOCUMENT_INTELLIGENCE_SECONDS", "0")
     monkeypatch.setenv("DOCUMENT_INTELLIGENCE_SECONDS_PER_PAGE", "0")
     monkeypatch.setattr(function_app, "_simulator", None)
@@ -41,12 +43,26 @@ async def test_an_extension_route_is_served_by_the_catch_all_function() -> None:
     assert missing.status_code == 404 and missing.headers["x-simulator-hooked"] == "1"
 
 
-async def test_hooks_run_on_the_aoai_functions() -> None:
+async def test_hooks_and_generators_run_on_the_aoai_functions() -> None:
     handler = _functions()["v1_chat_completions"].get_user_function()
-    body = {"model": "chat", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
-    response = await handler(_request("POST", "/openai/v1/chat/completions", json.dumps(body).encode()))
-    assert response.status_code == 200 and response.headers["x-simulator-hooked"] == "1"
-    assert json.loads(response.body)["system_fingerprint"] == "REDACTED"
+
+    async def ask(text: str) -> tuple[dict, dict]:
+        body = {"model": "chat", "messages": [{"role": "user", "content": text}], "max_tokens": 40}
+        response = await handler(_request("POST", "/openai/v1/chat/completions", json.dumps(body).encode()))
+        assert response.status_code == 200
+        return json.loads(response.body), response.headers
+
+    canned, headers = await ask("What is the capital of France?")
+    assert canned["choices"][0]["message"]["content"] == CANNED
+    assert canned["usage"]["completion_tokens"] == count_text(CANNED, "o200k_base")
+    assert canned["system_fingerprint"] == "REDACTED" and headers["x-simulator-hooked"] == "1"
+    echoed, _ = await ask("say this back")
+    assert echoed["choices"][0]["message"]["content"] == "say this back"
+
+
+async def test_the_latency_rule_is_loaded_in_the_functions_app() -> None:
+    simulator = await function_app.get_simulator()
+    assert [extension for extension, _ in simulator.extensions.latency_rules] == ["extensions/latency_rule.py"]
 
 
 async def test_a_broken_extension_answers_every_request_with_a_500_naming_it(monkeypatch, tmp_path) -> None:

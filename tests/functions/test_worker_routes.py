@@ -122,6 +122,21 @@ def test_a_stream_through_the_worker(host: FunctionsHost) -> None:
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
 
 
+def test_the_responses_api_through_the_worker(host: FunctionsHost) -> None:
+    v1 = OpenAI(base_url=f"{host.url}/openai/v1/", api_key=KEY, max_retries=0)
+    first = v1.responses.create(model="gpt-4o", input="hi", max_output_tokens=16)
+    assert first.status == "incomplete" and first.output_text
+    with v1.responses.stream(model="gpt-4o", input="again", previous_response_id=first.id) as stream:
+        second = stream.get_final_response()
+    assert second.usage is not None and first.usage is not None
+    assert second.usage.input_tokens > first.usage.input_tokens + first.usage.output_tokens
+    assert v1.responses.retrieve(second.id).output_text == second.output_text
+    assert [item.type for item in v1.responses.input_items.list(first.id)] == ["message"]
+    v1.responses.delete(first.id)
+    with pytest.raises(openai.NotFoundError):
+        v1.responses.retrieve(first.id)
+
+
 def test_auth_failures_are_aoai_shaped(host: FunctionsHost) -> None:
     for client in (
         AzureOpenAI(azure_endpoint=host.url, api_key="wrong", api_version=API_VERSION, max_retries=0),

@@ -59,6 +59,7 @@ def project(tmp_path: Path) -> Path:
     """A Function App project: the real simulator package plus the host files the Functions runtime needs."""
     source = tmp_path / "project"
     shutil.copytree(ROOT / "simulator", source / "simulator", ignore=shutil.ignore_patterns("tiktoken_cache"))
+    shutil.copytree(ROOT / "extensions", source / "extensions", ignore=shutil.ignore_patterns("__pycache__"))
     (source / "function_app.py").write_text("import azure.functions as func\n\napp = func.FunctionApp()\n")
     (source / "host.json").write_text('{"version": "2.0", "extensions": {"http": {"routePrefix": ""}}}\n')
     (source / "requirements.txt").write_text("azure-functions\ntiktoken\n")
@@ -95,6 +96,8 @@ def test_zip_holds_the_app_and_both_encodings(package: ModuleType, project: Path
     assert encodings <= names
     assert {"function_app.py", "host.json", "requirements.txt", "recordings/chat.yaml", "simulator/tokens.py"} <= names
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    # EXTENSION_PATH names them relative to the app root (docs/extending.md).
+    assert {"extensions/document_intelligence/__init__.py", "extensions/canned_answers.yaml"} <= names
 
 
 def test_unpacked_package_counts_tokens_offline(project: Path, tmp_path: Path) -> None:

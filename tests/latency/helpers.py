@@ -27,5 +27,5 @@ def make_request(
         b"",
         "2024-10-21",
         received_at,
-        prompt_tokens,
+        prompt_tokens=prompt_tokens,
     )

@@ -12,7 +12,7 @@ import pytest
 from simulator.errors import OpenAIError
 from simulator.ratelimit import RateLimitConfig, RateLimiter, leases, policy
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores import MemoryStore, StoreError
+from simulator.ratelimit.stores import MemoryStore, StoreContentionError, StoreError
 from simulator.replies import Usage
 from tests.ratelimit.factory import START, FakeClock, chat, provisioned, standard
 
@@ -342,3 +342,36 @@ def test_leased_tokens_count_for_a_minute_after_the_lease_could_last_be_spent(cl
     # Spent at the last moment the lease allows, the tokens still count a full 60 s later.
     assert state.tokens.used(lease.expires_at + 59.99) == 100
     assert state.tokens.used(lease.expires_at + 60.25) == 0
+
+
+def test_a_refused_renewal_that_nobody_spends_meanwhile_returns_the_rest_to_the_pool(clock: FakeClock) -> None:
+    """A waiting request's renewal, refused, means the lease cannot pay for it: what it has left goes back, where
+    another instance may use it, rather than lie idle in every instance's lease."""
+    deployment = standard(tpm=1_000, rpm=60_000)
+    limits = policy.limits_for(deployment)
+    assert isinstance(limits, policy.StandardLimits)
+    state = MeterState()
+    lease = leases.renew_standard(state, clock.now, limits, 300, None, 0.0, 1.0)
+    assert isinstance(lease, leases.StandardLease)
+    state.tokens.add(clock.now, 600)  # another instance takes the rest but 100
+    lease.spend(200)  # 100 left in the lease
+    refusal = leases.renew_standard(state, clock.now, limits, 300, lease, 0.0, 1.0, return_if_refused=True)
+    assert isinstance(refusal, leases.Refusal) and refusal.returned
+    assert state.tokens.used(clock.now) == 800  # 200 served and 600 leased elsewhere: 200 free for anyone
+
+
+async def test_a_store_busy_with_other_writers_gets_429s_never_unlimited_answers(clock: FakeClock) -> None:
+    """Contention that does not settle in time is not a failed store: the others are spending the budget."""
+    store = SlowStore()
+
+    async def contended(key, change):  # type: ignore[no-untyped-def]
+        store.transactions += 1
+        raise StoreContentionError("other writers changed it first")
+
+    store.transact = contended  # type: ignore[method-assign]
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+    error = await refusal(limiter, chat(standard(tpm=60_000), max_tokens=1))
+    assert error.status == 429 and 0 < int(error.headers["retry-after-ms"]) <= 1_000
+    assert limiter.stats.contended == 1 and limiter.served_unlimited == 0 and not limiter._guard.down
+    await refusal(limiter, chat(standard(tpm=60_000), max_tokens=1))  # refused at once, until it backs off
+    assert store.transactions == 1

@@ -2,6 +2,8 @@ import math
 
 import pytest
 
+from simulator.deployments import Deployment
+from simulator.models import find_model
 from simulator.ratelimit import policy
 from simulator.ratelimit.policy import Exceeded, ProvisionedLimits, StandardLimits
 from simulator.replies import Usage
@@ -21,6 +23,22 @@ def test_requests_per_minute_follow_the_model_and_the_deployment() -> None:
 
 def test_a_deployment_without_quota_is_unlimited() -> None:
     assert policy.limits_for(standard(tpm=None)) is None
+
+
+def test_audio_deployments_count_requests_and_image_deployments_images() -> None:
+    """whisper and tts: requestsPerMinute only (tokensPerMinute means nothing there); images: imagesPerMinute, each
+    request costing its n, with requestsPerMinute besides when given."""
+    whisper = policy.limits_for(standard(model="whisper", tpm=None, rpm=3))
+    assert whisper == StandardLimits(policy.UNMETERED, 3, 60.0, policy.Metered.NOTHING)
+    assert policy.limits_for(standard(model="tts", tpm=50_000, rpm=None)) is None
+    assert whisper.limit_headers == {"x-ratelimit-limit-requests": "3"}
+    painter = Deployment("img", find_model("gpt-image-1"), images_per_minute=6)
+    images = policy.limits_for(painter)
+    assert images == StandardLimits(6, policy.UNMETERED, 60.0, policy.Metered.IMAGES)
+    assert images.limit_headers == {} and images.budget_exceeded is Exceeded.IMAGES
+    assert policy.standard_cost(chat(painter, n="3"), images) == 3  # a multipart edit's n arrives as text
+    assert policy.standard_cost(chat(painter), images) == 1
+    assert policy.standard_cost(chat(standard(model="whisper", rpm=3)), whisper) == 0
 
 
 def test_provisioned_capacity_is_ptus_times_the_models_input_rate() -> None:

@@ -28,7 +28,9 @@ def test_three_processes_together_stay_within_the_token_budget(azurite: Azurite)
     # Nothing expires within the run, so the sum is the budget less what sits unspent in the live leases (one
     # per process, grown up to MAX_LEASE_FACTOR times the default under this burst).
     assert tpm - 3 * tpm * DEFAULT_TABLE_LEASE_FRACTION * MAX_LEASE_FACTOR <= admitted <= tpm
-    assert all(count["admitted"] > 0 for count in counts)
+    # Every process took part; which of them got budget depends on how the machine scheduled their starts (a
+    # renewal leases for the demand behind it, so two busy processes may spend it all before a late third).
+    assert all(count["admitted"] + count["refused"] > 0 for count in counts)
     assert sum(count["failed_open"] for count in counts) == 0
     # Leases: far fewer store transactions than requests.
     requests = sum(count["admitted"] + count["refused"] for count in counts)

@@ -24,7 +24,7 @@ def _translate(node: Any) -> Any:
     if isinstance(node, dict):
         node = {key: _translate(value) for key, value in node.items()}
         if node.pop("nullable", False):
-            if "type" in node:
+            if "type" in node and not any(key in node for key in ("allOf", "anyOf", "oneOf", "$ref")):
                 kinds = node["type"] if isinstance(node["type"], list) else [node["type"]]
                 node["type"] = [*kinds, "null"]
                 if "enum" in node:
@@ -53,6 +53,18 @@ def validate(body: Any, schema_name: str, spec: str = GA) -> None:
     registry = Registry().with_resource(uri, Resource.from_contents(document, default_specification=DRAFT202012))
     schema = {"$ref": f"{uri}#/components/schemas/{schema_name}"}
     jsonschema.Draft202012Validator(schema, registry=registry).validate(copy.deepcopy(body))
+
+
+def response_event_schema(event_type: str) -> str:
+    """The v1 spec's schema for a Responses API stream event of this `type` (from the discriminator)."""
+    mapping = _document(V1)["components"]["schemas"]["OpenAI.ResponseStreamEvent"]["discriminator"]["mapping"]
+    return mapping[event_type].rsplit("/", 1)[-1]
+
+
+def validate_response_event(event: dict[str, Any]) -> None:
+    """Validate one streamed Responses event against the base event schema and the one for its type."""
+    validate(event, "OpenAI.ResponseStreamEvent", V1)
+    validate(event, response_event_schema(event["type"]), V1)
 
 
 @functools.cache

@@ -136,6 +136,7 @@ class StandinAOAI:
         app.router.add_get("/private/images/{name}", self._image_blob)
         app.router.add_post("/openai/v1/chat/completions", self._chat)
         app.router.add_post("/openai/v1/embeddings", self._embeddings)
+        app.router.add_post("/openai/v1/responses", self._responses)
         runner = web.AppRunner(app, shutdown_timeout=0.5)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.port).start()
@@ -347,6 +348,49 @@ class StandinAOAI:
         if image is None:
             return web.Response(status=404)
         return web.Response(body=image, content_type="image/png")
+
+    async def _responses(self, request: web.Request) -> web.StreamResponse:
+        """The Responses API: a message of answer words, whole or as its typed, numbered events."""
+        admitted = await self._admit(request)
+        if isinstance(admitted, web.Response):
+            return admitted
+        deployment, body = admitted
+        prompt = body.get("input", "")
+        pieces = self._answer(prompt if isinstance(prompt, str) else json.dumps(prompt))
+        number = next(self._ids)
+        text = "".join(pieces)
+        message = {"id": f"msg_standin{number:06d}", "type": "message", "status": "completed", "role": "assistant"}
+        part = {"type": "output_text", "annotations": [], "text": text}
+        usage = {"input_tokens": len(str(prompt).split()) + 7, "output_tokens": len(pieces)}
+        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+        answer = {
+            "id": f"resp_standin{number:06d}",
+            "object": "response",
+            "created_at": 1732000000,
+            "status": "completed",
+            "model": MODELS["chat"],
+            "output": [{**message, "content": [part]}],
+            "usage": {**usage, "input_tokens_details": {"cached_tokens": 0}},
+        }
+        if not body.get("stream"):
+            await asyncio.sleep(self.json_delay)
+            return web.Response(body=_compact(answer), headers=self._headers(deployment, "application/json"))
+        where = {"item_id": message["id"], "output_index": 0, "content_index": 0}
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": {**answer, "status": "in_progress", "output": []}},
+            {"type": "response.output_item.added", "output_index": 0, "item": {**message, "content": []}},
+            {"type": "response.content_part.added", **where, "part": {**part, "text": ""}},
+            *({"type": "response.output_text.delta", **where, "delta": piece} for piece in pieces),
+            {"type": "response.output_text.done", **where, "text": text},
+            {"type": "response.content_part.done", **where, "part": part},
+            {"type": "response.output_item.done", "output_index": 0, "item": answer["output"][0]},
+            {"type": "response.completed", "response": answer},
+        ]
+        framed = [
+            f"event: {event['type']}\n".encode() + b"data: " + _compact({**event, "sequence_number": n}) + b"\n\n"
+            for n, event in enumerate(events)
+        ]
+        return await self._stream(request, deployment, framed)
 
     async def _stream(self, request: web.Request, deployment: str, events: list[bytes]) -> web.StreamResponse:
         response = web.StreamResponse(headers=self._headers(deployment, "text/event-stream; charset=utf-8"))

@@ -38,7 +38,7 @@ def test_sparse_and_dense_round_trip() -> None:
 
 def test_windows_count_what_falls_in_them() -> None:
     clock = Clock()
-    figures = Stats(clock)
+    figures = Stats(clock, clock)
     figures.add("chat", 200, None, 120, 150, 20.0, None)  # 14 minutes ago: only in the 15-minute window
     clock.now += 14 * 60
     figures.add("chat", 200, None, 100, 130, 40.0, 10.0)  # now
@@ -58,7 +58,7 @@ def test_windows_count_what_falls_in_them() -> None:
 
 def test_slots_older_than_fifteen_minutes_are_dropped() -> None:
     clock = Clock()
-    figures = Stats(clock)
+    figures = Stats(clock, clock)
     figures.add("chat", 200, None, 1, 1, 1.0, None)
     clock.now += 16 * 60
     assert figures.summary()["deployments"] == {}
@@ -68,7 +68,7 @@ def test_slots_older_than_fifteen_minutes_are_dropped() -> None:
 
 def test_instances_add_up() -> None:
     clock = Clock()
-    first, second = Stats(clock), Stats(clock)
+    first, second = Stats(clock, clock), Stats(clock, clock)
     for _ in range(3):
         first.add("chat", 200, None, 10, 10, 5.0, None)
     second.add("chat", 200, None, 10, 10, 500.0, None)
@@ -84,7 +84,7 @@ def test_instances_add_up() -> None:
 
 
 def test_undefined_deployment_names_are_bounded() -> None:
-    figures = Stats(Clock())
+    figures = Stats(Clock(), Clock())
     for index in range(stats.MAX_DEPLOYMENTS + 10):
         figures.add(f"name-{index}", 200, None, 1, 1, 1.0, None)
     names = set(figures.summary()["deployments"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simulator.ratelimit.config import Backend, RateLimitConfig
-from simulator.ratelimit.stores.base import LimitStore, StoreError, Unchanged
+from simulator.ratelimit.stores.base import LimitStore, StoreContentionError, StoreError, Unchanged
 from simulator.ratelimit.stores.memory import MemoryStore
 
 
@@ -16,4 +16,4 @@ def open_store(config: RateLimitConfig) -> LimitStore:
     return MemoryStore()
 
 
-__all__ = ["LimitStore", "MemoryStore", "StoreError", "Unchanged", "open_store"]
+__all__ = ["LimitStore", "MemoryStore", "StoreContentionError", "StoreError", "Unchanged", "open_store"]

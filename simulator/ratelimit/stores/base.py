@@ -26,7 +26,12 @@ def outcome(result: T | Unchanged[T]) -> T:
 
 
 class StoreError(Exception):
-    """The store could not complete a change (contention that did not settle, or an unusable answer)."""
+    """The store could not complete a change (an error, or an unusable answer)."""
+
+
+class StoreContentionError(StoreError):
+    """The store answered every time, but other instances changed the state first for longer than the caller
+    will wait: the store is busy, not failed, and its limits are being spent by the others."""
 
 
 class LimitStore(abc.ABC):

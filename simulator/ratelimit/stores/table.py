@@ -15,6 +15,7 @@ import collections
 import contextlib
 import dataclasses
 import itertools
+import math
 import random
 import re
 import time
@@ -28,7 +29,7 @@ from azure.data.tables.aio import TableClient
 
 from simulator.ratelimit.config import RateLimitConfig
 from simulator.ratelimit.state import MeterState
-from simulator.ratelimit.stores.base import LimitStore, StoreError, Unchanged
+from simulator.ratelimit.stores.base import LimitStore, StoreContentionError, StoreError, Unchanged
 
 T = TypeVar("T")
 
@@ -65,13 +66,15 @@ class TableStore(LimitStore):
         client: TableClient,
         *,
         operation_timeout: float | None = None,
+        contention_timeout: float | None = None,
         max_attempts: int | None = None,
         random_source: random.Random | None = None,
         closing: tuple[Any, ...] = (),
     ) -> None:
         self._client = client
         self._timeout = operation_timeout
-        self._max_attempts = max_attempts  # None: for as long as the caller waits
+        self._contention_timeout = contention_timeout  # None: for as long as the caller waits
+        self._max_attempts = max_attempts
         self.operations = Operations()
         self._random = random_source or random.Random(0)
         self._closing = closing
@@ -89,14 +92,19 @@ class TableStore(LimitStore):
             client = TableClient.from_connection_string(
                 config.connection_string, table_name=config.table_name, **options
             )
-            return cls(client, operation_timeout=config.store_timeout)
+            return cls(client, operation_timeout=config.store_timeout, contention_timeout=config.contention_timeout)
         if not config.account_url:
             raise ValueError("Table Storage needs a connection string or an account URL")
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
         client = TableClient(config.account_url, config.table_name, credential=credential, **options)
-        return cls(client, operation_timeout=config.store_timeout, closing=(credential,))
+        return cls(
+            client,
+            operation_timeout=config.store_timeout,
+            contention_timeout=config.contention_timeout,
+            closing=(credential,),
+        )
 
     async def transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:
         async with self._locks[key]:
@@ -105,6 +113,8 @@ class TableStore(LimitStore):
 
     async def _transact(self, partition: str, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:
         attempts = itertools.count() if self._max_attempts is None else range(self._max_attempts)
+        loop = asyncio.get_running_loop()
+        deadline = math.inf if self._contention_timeout is None else loop.time() + self._contention_timeout
         for attempt in attempts:
             entity = await self._read(partition)
             before = entity[STATE] if entity is not None else None
@@ -115,8 +125,10 @@ class TableStore(LimitStore):
             after = state.to_json()
             if after == before or await self._write(partition, after, entity):
                 return result
+            if loop.time() >= deadline:
+                raise StoreContentionError(f"other writers changed {key!r} first for {self._contention_timeout} s")
             await asyncio.sleep(_BACKOFF_SECONDS * 2 ** min(attempt, _BACKOFF_DOUBLINGS) * self._random.random())
-        raise StoreError(f"{self._max_attempts} writers in a row changed {key!r} first; giving up")
+        raise StoreContentionError(f"{self._max_attempts} writers in a row changed {key!r} first; giving up")
 
     async def _read(self, partition: str) -> Any:
         self.operations.reads += 1

@@ -92,6 +92,8 @@
     $("instances").textContent = stats.instances + (stats.instances === 1 ? " instance" : " instances");
     const faults = Object.entries(stats.faults || {}).map(([name, rules]) => name + ": " + rules.join(", "));
     $("faults").textContent = faults.length ? "faults: " + faults.join("; ") : "no faults";
+    const unlimited = stats.rate_limiter ? stats.rate_limiter.served_unlimited : 0;
+    $("unlimited").textContent = unlimited ? unlimited + " served unlimited (limits store down)" : "";
     $("updated").textContent = "updated " + new Date().toTimeString().slice(0, 8);
     const chooser = $("deployment");
     let chosen = chooser.value;
