@@ -171,7 +171,7 @@ class ChatGenerator:
         """Tool calls when the tool choice calls for them, else JSON or lorem text; at most `cap` tokens (None:
         the model's limit)."""
         if params.tool_choice is not None:
-            after_tool = params.messages[-1].get("role") == "tool"
+            after_tool = bool(params.messages) and params.messages[-1].get("role") == "tool"  # Responses: input []
             calls = choose_tool_calls(
                 params.tools, params.tool_choice, rng, self.settings.tool_calls, after_tool=after_tool
             )

@@ -213,6 +213,8 @@ def _parse_tool(index: int, raw: Any, tool_format: ToolFormat) -> Tool | None:
     kind = raw.get("type")
     if kind is None:
         raise missing_parameter(f"{param}.type")
+    if not isinstance(kind, str):
+        raise invalid_type(f"{param}.type", "a string", kind)
     if kind not in ("function", "custom"):
         if tool_format is ToolFormat.RESPONSES:
             return None  # built-in tools (web_search, file_search, …): the simulator never calls them

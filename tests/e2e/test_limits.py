@@ -234,3 +234,32 @@ def test_slow_clients_do_not_hold_the_server(limited: SimulatorProcess, client: 
     finally:
         for sock in sockets:
             sock.close()
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"model": "chat", "tools": [{"type": False}], "input": []}, 400),  # was a 500 (IndexError)
+        ({"model": "chat", "tools": [{"type": False}], "input": ""}, 400),  # was a 200 echoing an invalid tool
+        ({"model": "chat", "input": []}, 200),
+    ],
+)
+def test_responses_found_by_the_fuzz_suite(client: httpx.Client, body: dict[str, Any], status: int) -> None:
+    response = client.post("/openai/v1/responses", json=body)
+    assert response.status_code == status, response.text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"OPTIONS * HTTP/1.1\r\nhost: x\r\n\r\n",
+        b"PROPFIND / HTTP/1.1\r\nhost: x\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\r\n\r\n",
+    ],
+    ids=["options-star", "propfind", "not-http"],
+)
+def test_odd_requests_found_by_the_fuzz_suite_get_aoai_errors(limited: SimulatorProcess, raw: bytes) -> None:
+    received, _ = _raw(limited, raw)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] in (b"400", b"404", b"405"), received
+    assert json.loads(body)["error"]["message"]

@@ -70,6 +70,8 @@ def contract(route: Route, method: str = "POST") -> Contract:
         document, path = spec.V1, route.path.removeprefix("/openai/v1")
     elif route.path.startswith("/openai/deployments/"):
         document, path = spec.GA, route.path.removeprefix("/openai").replace("{deployment}", "{deployment-id}")
+    elif route.path.startswith("/openai/responses"):  # the classic surface's Responses API is v1's, dated
+        document, path = spec.V1, route.path.removeprefix("/openai")
     else:
         return Contract()
     operation = spec.resolve("#/paths", document).get(path, {}).get(method.lower())
@@ -113,7 +115,8 @@ def fuzz_requests(draw: st.DrawFn, api_key: str) -> FuzzRequest:
     for name in PATH_PARAMETER.findall(path):
         value = draw(st.sampled_from(["x", "app.js", "resp_0123", "img_" + "0" * 32 + ".png"]) | st.text(min_size=1))
         path = path.replace(name, _quoted(value), 1)
-    if path.startswith("/openai/deployments/") or family == "path":
+    dated = path.startswith("/openai/") and not path.startswith("/openai/v1/")
+    if dated or family == "path":
         version = draw(st.sampled_from(API_VERSIONS) if family != "path" else st.text(max_size=20).map(_quoted))
         path += f"?api-version={version}"
     headers = draw(_headers(family, api_key))
