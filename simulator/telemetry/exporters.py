@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from simulator.context import OpenAIRequest
@@ -288,8 +289,20 @@ def _azure_monitor(connection_string: str, resource: Any, processors: list[Any])
         span_processors=processors,
         enable_live_metrics=False,
         instrumentation_options={name: {"enabled": False} for name in _INSTRUMENTATIONS},
+        **distro_sampling(os.environ),
     )
     return trace.get_tracer_provider()
+
+
+def distro_sampling(environ: Mapping[str, str]) -> dict[str, float]:
+    """Every span the trace budget lets through is sampled, unless `OTEL_TRACES_SAMPLER` names a sampler.
+
+    The distro's default sampler is rate-limited to 5 spans a second over a 0.1 s window that starts empty:
+    it would halve the default `SIMULATOR_TRACES_PER_SECOND` and drop about half of the spans of the first
+    tenth of a second after start (a test's only request, or the first of a load test). The simulator's
+    budget is the cap; a sampler named in the environment still applies (the distro reads it itself).
+    """
+    return {} if environ.get("OTEL_TRACES_SAMPLER") else {"sampling_ratio": 1.0}
 
 
 def entra_credential(authentication: str) -> Any:

@@ -44,7 +44,7 @@ def ingestion() -> Iterator[Ingestion]:
 
 
 @pytest.fixture(scope="module")
-def server(ingestion: Ingestion) -> Iterator[SimulatorProcess]:
+def server(ingestion: Ingestion, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
     url = f"http://127.0.0.1:{ingestion.port}/"
     env = {
         "APPLICATIONINSIGHTS_CONNECTION_STRING": (
@@ -58,6 +58,10 @@ def server(ingestion: Ingestion) -> Iterator[SimulatorProcess]:
         "OTEL_BSP_SCHEDULE_DELAY": "100",
         "OTEL_BLRP_SCHEDULE_DELAY": "100",
         "SIMULATOR_REQUEST_LOG_LEVEL": "INFO",
+        # The exporter keeps what it failed to send under the temporary directory, in a folder named after the
+        # instrumentation key, user and working directory, and sends it again later: an earlier run's metrics
+        # (or a concurrent run's) would otherwise reach this endpoint too, and could pass for this run's.
+        "TMPDIR": str(tmp_path_factory.mktemp("azure-monitor-storage")),
     }
     process = SimulatorProcess(env).start()
     yield process

@@ -13,7 +13,7 @@ from openai import AzureOpenAI
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from simulator.telemetry.exporters import entra_credential
+from simulator.telemetry.exporters import distro_sampling, entra_credential
 from tests.support.receiver import PostReceiver
 from tests.support.server import SimulatorProcess
 
@@ -117,3 +117,9 @@ def test_entra_id_as_terraform_configures_it() -> None:
     assert entra_credential("InstrumentationKey=abc") is None
     credential = entra_credential("ClientId=00000000-0000-0000-0000-000000000001;Authorization=AAD")
     assert type(credential).__name__ == "ManagedIdentityCredential"
+
+
+def test_application_insights_samples_every_budgeted_span_unless_a_sampler_is_named() -> None:
+    """The distro's default rate-limited sampler would drop spans the trace budget let through."""
+    assert distro_sampling({}) == {"sampling_ratio": 1.0}
+    assert distro_sampling({"OTEL_TRACES_SAMPLER": "microsoft.rate_limited", "OTEL_TRACES_SAMPLER_ARG": "2"}) == {}
