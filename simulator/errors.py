@@ -31,6 +31,7 @@ class OpenAIError(Exception):
         type: str | None = None,
         headers: dict[str, str] | None = None,
         extra: dict[str, Any] | None = None,
+        front_door: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -40,26 +41,31 @@ class OpenAIError(Exception):
         self.type = type
         self.headers = headers or {}
         self.extra = extra or {}
+        self.front_door = front_door
 
     def body(self) -> dict[str, Any]:
-        """All four fields, null where the error has none, as the service sends them (`"param": null,
+        """The model service's errors carry all four fields, null where the error has none (`"param": null,
         "code": null` on an unparsable body): clients read `error["param"]` without guarding each key. The
-        specs type them as plain strings; the SDKs' `ErrorObject` types `code` and `param` as optional."""
-        error: dict[str, Any] = {"code": self.code, "message": self.message, "param": self.param, "type": self.type}
+        front door that checks keys, paths, deployments and rate limits before the model sees a request answers
+        with `code` and `message` only (DESIGN.md quotes its 401, 404 and 429 bodies), so those errors do too."""
+        if self.front_door:
+            error: dict[str, Any] = {"code": self.code, "message": self.message}
+        else:
+            error = {"code": self.code, "message": self.message, "param": self.param, "type": self.type}
         error.update(self.extra)
         return {"error": error}
 
 
 def unauthorized() -> OpenAIError:
-    return OpenAIError(401, "401", ACCESS_DENIED)
+    return OpenAIError(401, "401", ACCESS_DENIED, front_door=True)
 
 
 def resource_not_found() -> OpenAIError:
-    return OpenAIError(404, "404", "Resource not found")
+    return OpenAIError(404, "404", "Resource not found", front_door=True)
 
 
 def deployment_not_found() -> OpenAIError:
-    return OpenAIError(404, "DeploymentNotFound", DEPLOYMENT_NOT_FOUND)
+    return OpenAIError(404, "DeploymentNotFound", DEPLOYMENT_NOT_FOUND, front_door=True)
 
 
 def method_not_allowed(method: str) -> OpenAIError:

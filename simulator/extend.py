@@ -164,7 +164,8 @@ EventHook = Callable[[Request, Event], Event | None]
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Prompt:
-    """What a generator sees of a chat completions request, already validated and counted."""
+    """What a generator sees of a request, already validated and counted (for legacy completions `messages` holds
+    one user message per prompt, and `n` counts the choices of every prompt)."""
 
     operation: Operation
     deployment: str
@@ -326,12 +327,12 @@ class Simulator:
         )
 
     def add_generator(self, operation: Operation, generate: Generate) -> None:
-        """Answer `operation` (chat completions) with your text; the simulator shapes it (whole or streamed),
-        cuts it at the request's cap and counts its usage exactly."""
+        """Answer `operation` (chat completions or completions) with your text; the simulator shapes it (whole or
+        streamed), cuts it at the request's cap and counts its usage exactly."""
         self._registry.add_generator(self.name, operation, generate)
 
     def wrap_generator(self, operation: Operation, wrap: WrapGenerator) -> None:
-        """Change the choices of every generated answer to `operation` (chat completions)."""
+        """Change the choices of every generated answer to `operation` (chat completions or completions)."""
         self._registry.wrap_generator(self.name, operation, wrap)
 
     def on_request(self, hook: RequestHook) -> None:

@@ -18,7 +18,7 @@ from simulator.extend import (
     WrapGenerator,
 )
 from simulator.extensions.calls import call
-from simulator.extensions.generators import ExtendedChat, GeneratorSteps
+from simulator.extensions.generators import ExtendedChat, ExtendedCompletions, GeneratorSteps
 from simulator.extensions.hooks import Hooks
 from simulator.extensions.limits import LimitStores, RequestLimiter
 from simulator.extensions.routes import ExtensionRoute, ExtensionRouter
@@ -29,6 +29,9 @@ from simulator.settings import SettingsError
 if TYPE_CHECKING:
     from simulator.app import Simulator
     from simulator.extensions.forwarding import ExtensionForwarding
+
+# The operations whose generators extensions can add to or wrap, and how.
+EXTENDABLE = {Operation.CHAT_COMPLETIONS: ExtendedChat, Operation.COMPLETIONS: ExtendedCompletions}
 
 
 class ExtensionRegistry:
@@ -66,12 +69,15 @@ class ExtensionRegistry:
         self._steps(operation).wrappers.append((extension, wrap))
 
     def _steps(self, operation: Operation) -> GeneratorSteps:
-        if operation is not Operation.CHAT_COMPLETIONS:
-            raise SettingsError(f"generators can be added or wrapped for chat completions, not {operation}")
+        extended = EXTENDABLE.get(operation)
+        if extended is None:
+            raise SettingsError(
+                f"generators can be added or wrapped for chat completions and completions, not {operation}"
+            )
         if operation not in self._generators:
             self._generators[operation] = GeneratorSteps()
             inner = self._simulator.generators[operation]
-            self._simulator.generators[operation] = ExtendedChat(inner, self._generators[operation])  # type: ignore[arg-type]
+            self._simulator.generators[operation] = extended(inner, self._generators[operation])  # type: ignore[assignment]
         return self._generators[operation]
 
     def on_request(self, extension: str, hook: RequestHook) -> None:

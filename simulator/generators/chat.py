@@ -91,14 +91,17 @@ class ChatGenerator:
         return params
 
     def generate(self, request: OpenAIRequest, params: ChatParams, rng: random.Random) -> Reply:
-        cap = budget_cap(params.max_tokens, request.model, params.n, self.settings.max_generated_tokens)
-        if cap != params.max_tokens:
-            params = dataclasses.replace(params, max_tokens=cap)
+        params = self.budgeted(request, params)
         if params.reasoning_effort is None and params.logprobs is None:  # the usual case: one call per choice
             answers = [self.visible_answer(request.model, params, rng, params.max_tokens) for _ in range(params.n)]
         else:
             answers = [self.answer(request, params, rng) for _ in range(params.n)]
         return self.render(request, params, answers, rng)
+
+    def budgeted(self, request: OpenAIRequest, params: ChatParams) -> ChatParams:
+        """`params` with each choice's cap within the request's generation budget."""
+        cap = budget_cap(params.max_tokens, request.model, params.n, self.settings.max_generated_tokens)
+        return params if cap == params.max_tokens else dataclasses.replace(params, max_tokens=cap)
 
     def render(
         self, request: OpenAIRequest, params: ChatParams, answers: Sequence[Answer], rng: random.Random

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from simulator import tokens
@@ -48,21 +49,38 @@ class CompletionGenerator:
         return params
 
     def generate(self, request: OpenAIRequest, params: CompletionParams, rng: random.Random) -> Reply:
+        return self.render(request, params, self.choices(request, params, rng), rng)
+
+    def choices(self, request: OpenAIRequest, params: CompletionParams, rng: random.Random) -> list[CompletionChoice]:
+        """`n` lorem answers per prompt, each within the cap."""
         answers = []
-        completion_tokens = 0
-        choices = len(params.prompts) * params.n
-        cap = budget_cap(params.max_tokens, request.model, choices, self.settings.max_generated_tokens)
+        cap = self.cap(request, params)
         for prompt in params.prompts:
-            # An echoed prompt leads each answer and is no completion token: one piece, or its own tokens when
-            # each needs its logprobs.
-            echoed = (
-                [] if not params.echo else [prompt] if params.logprobs is None else self._prompt_pieces(request, prompt)
-            )
+            echoed = self.echoed(request, params, prompt)
             for _ in range(params.n):
                 length = choose_length(cap, request.model, rng, self.settings.completion_tokens)
-                completion_tokens += length.tokens
-                answers.append(_Choice([*echoed, *lorem_pieces(length.tokens, rng)], length.finish_reason, len(echoed)))
-        usage = Usage(request.prompt_tokens or 0, completion_tokens)
+                pieces = [*echoed, *lorem_pieces(length.tokens, rng)]
+                answers.append(CompletionChoice(pieces, length.finish_reason, len(echoed), length.tokens))
+        return answers
+
+    def cap(self, request: OpenAIRequest, params: CompletionParams) -> int | None:
+        """Each choice's cap within the request's generation budget."""
+        choices = len(params.prompts) * params.n
+        return budget_cap(params.max_tokens, request.model, choices, self.settings.max_generated_tokens)
+
+    def echoed(self, request: OpenAIRequest, params: CompletionParams, prompt: str) -> list[str]:
+        """An echoed prompt leads each answer and is no completion token: one piece, or its own tokens when each
+        needs its logprobs."""
+        if not params.echo:
+            return []
+        return [prompt] if params.logprobs is None else self._prompt_pieces(request, prompt)
+
+    def render(
+        self, request: OpenAIRequest, params: CompletionParams, answers: Sequence[CompletionChoice], rng: random.Random
+    ) -> Reply:
+        """The reply for `answers`, whole or streamed: apart from `choices` so that an extension can change what is
+        said (simulator.extend) and still get AOAI's shapes and exact usage."""
+        usage = Usage(request.prompt_tokens or 0, sum(answer.tokens for answer in answers))
         values = None
         if params.logprobs is not None:
             values = CompletionLogprobs(params.logprobs, rng)
@@ -110,10 +128,11 @@ class CompletionGenerator:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Choice:
+class CompletionChoice:
     pieces: list[str]  # an echoed prompt's, then the answer's
     finish_reason: str
     echoed: int  # leading pieces that are the prompt
+    tokens: int  # completion tokens (the echoed prompt's are not)
 
     def chunk_logprobs(self, values: CompletionLogprobs) -> list[dict[str, Any]]:
         """Each streamed piece's `logprobs`: its token, offset in the whole text, and values."""

@@ -72,14 +72,10 @@ class BlobImageStore:
 
     @classmethod
     def connect(cls, container: str, *, connection_string: str | None, account_url: str | None) -> BlobImageStore:
-        from azure.storage.blob.aio import ContainerClient
+        from simulator.storage_clients import container_client
 
-        if connection_string:
-            return cls(ContainerClient.from_connection_string(connection_string, container))
-        from azure.identity.aio import DefaultAzureCredential
-
-        credential = DefaultAzureCredential()
-        return cls(ContainerClient(account_url, container, credential=credential), credential)
+        client, credential = container_client(container, connection_string=connection_string, account_url=account_url)
+        return cls(client, credential)
 
     async def put(self, name: str, image: StoredImage) -> None:
         from azure.core.exceptions import ResourceExistsError

@@ -262,7 +262,7 @@ def rate_limited(
         f"{'second' if retry['retry-after'] == '1' else 'seconds'}. To increase your default rate limit, visit: "
         f"{QUOTA_URL}."
     )
-    return OpenAIError(429, "RateLimitReached", message, headers={**(headers or {}), **retry})
+    return OpenAIError(429, "RateLimitReached", message, headers={**(headers or {}), **retry}, front_door=True)
 
 
 def store_unavailable(retry_after: float) -> OpenAIError:

@@ -22,6 +22,7 @@ from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import ContainerClient
 
 from simulator.responses.store import DEFAULT_RETENTION_SECONDS, StoredResponse, cancel_if_running
+from simulator.storage_clients import container_client
 
 _JSON = ContentSettings(content_type="application/json")
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -52,12 +53,7 @@ class BlobResponseStore:
         retention: float = DEFAULT_RETENTION_SECONDS,
     ) -> BlobResponseStore:
         """From a connection string, or an account URL reached with DefaultAzureCredential (managed identity)."""
-        if connection_string:
-            return cls(ContainerClient.from_connection_string(connection_string, container), retention=retention)
-        from azure.identity.aio import DefaultAzureCredential
-
-        credential = DefaultAzureCredential()
-        client = ContainerClient(account_url or "", container, credential=credential)
+        client, credential = container_client(container, connection_string=connection_string, account_url=account_url)
         return cls(client, retention=retention, credential=credential)
 
     async def start(self) -> None:

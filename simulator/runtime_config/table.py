@@ -25,6 +25,7 @@ from simulator.errors import OpenAIError
 from simulator.runtime_config.document import RuntimeConfig, Validator, patched
 from simulator.runtime_config.store import ConfigStore
 from simulator.settings import SettingsError
+from simulator.storage_clients import table_client
 
 logger = logging.getLogger(__name__)
 
@@ -68,15 +69,11 @@ class TableConfigStore(ConfigStore):
         **options: Any,
     ) -> TableConfigStore:
         """From a connection string, or an account URL and Entra ID (DefaultAzureCredential)."""
-        if connection_string:
-            client = TableClient.from_connection_string(connection_string, table_name, **CLIENT_OPTIONS)
-            return cls(initial, client, **options)
-        if not account_url:
+        if not connection_string and not account_url:
             raise SettingsError("the Table Storage config store needs a connection string or an account URL")
-        from azure.identity.aio import DefaultAzureCredential
-
-        credential = DefaultAzureCredential()
-        client = TableClient(account_url, table_name, credential=credential, **CLIENT_OPTIONS)
+        client, credential = table_client(
+            table_name, connection_string=connection_string, account_url=account_url, **CLIENT_OPTIONS
+        )
         return cls(initial, client, credential=credential, **options)
 
     async def start(self) -> None:

@@ -27,6 +27,7 @@ DIMENSIONS = ("deployment", "status_code", "mode", "reason")  # what a request's
 RATE_LIMITED = f"{PREFIX}.rate-limited"  # an observable counter: 429s by deployment, reason and mode
 OPEN_STREAMS = f"{PREFIX}.streams.open"  # an observable up-down counter: streams being sent, by deployment
 Attributes = tuple[tuple[str, Any], ...]
+_bucket = bisect.bisect_left  # OpenTelemetry's buckets include their upper bound
 
 
 class Distribution:
@@ -43,7 +44,7 @@ class Distribution:
         self.max = float("-inf")
 
     def add(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.counts[_bucket(self.bounds, value)] += 1
         self.count += 1
         self.sum += value
         if value < self.min:
@@ -131,21 +132,32 @@ class Aggregates:
     def record(self, outcome: Outcome, charged: float | None) -> None:
         """One request's figures; `charged` is what the limiter charged it (None: no limits)."""
         key = (outcome.deployment, outcome.status, outcome.mode, outcome.reason)
+        prompt = outcome.prompt_tokens
         with self.lock:
             series = self.series.get(key)
             if series is None:
                 series = self.series[key] = Series()
-            series.base.add(outcome.base)
-            series.full.add(outcome.full)
+            # `Distribution.add` spelled out for the four every request feeds: a call each cost as much again.
+            for distribution, value in (
+                (series.base, outcome.base),
+                (series.full, outcome.full),
+                (series.requested_prompt, prompt),
+                (series.requested_completion, max(0, outcome.requested_tokens - prompt)),
+            ):
+                distribution.counts[_bucket(distribution.bounds, value)] += 1
+                distribution.count += 1
+                distribution.sum += value
+                if value < distribution.min:
+                    distribution.min = value
+                if value > distribution.max:
+                    distribution.max = value
             if outcome.ttft is not None:
                 series.ttft.add(outcome.ttft)
             if outcome.between_tokens is not None:
                 series.between.add(outcome.between_tokens)
             if outcome.status < 400:
-                series.used_prompt.add(outcome.prompt_tokens)
+                series.used_prompt.add(prompt)
                 series.used_completion.add(outcome.completion_tokens)
-            series.requested_prompt.add(outcome.prompt_tokens)
-            series.requested_completion.add(max(0, outcome.requested_tokens - outcome.prompt_tokens))
             if charged is not None:
                 series.rate_limit.add(charged)
             if outcome.reason is not None:

@@ -25,6 +25,7 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from simulator.settings import Settings
+from simulator.storage_clients import table_client
 from simulator.telemetry.stats import Stats, Summary
 
 logger = logging.getLogger(__name__)
@@ -59,17 +60,12 @@ class SharedStats:
     @classmethod
     def from_settings(cls, settings: Settings, stats: Stats) -> SharedStats:
         """From the storage connection string, or the table endpoint and Entra ID (DefaultAzureCredential)."""
-        credential = None
-        if settings.storage_connection_string:
-            client = TableClient.from_connection_string(
-                settings.storage_connection_string, settings.stats_table, **CLIENT_OPTIONS
-            )
-        else:
-            from azure.identity.aio import DefaultAzureCredential
-
-            credential = DefaultAzureCredential()
-            url = settings.table_url or ""
-            client = TableClient(url, settings.stats_table, credential=credential, **CLIENT_OPTIONS)
+        client, credential = table_client(
+            settings.stats_table,
+            connection_string=settings.storage_connection_string,
+            account_url=settings.table_url,
+            **CLIENT_OPTIONS,
+        )
         return cls(stats, client, interval=settings.stats_publish_seconds, credential=credential)
 
     async def start(self) -> None:

@@ -270,3 +270,17 @@ def test_functions_cold_start_measures_every_step() -> None:
     assert completed.returncode == 0, completed.stderr
     for step in ("gRPC connected", "functions loaded", "first chat 200", "local server", "encodings"):
         assert step in completed.stdout
+
+
+def test_response_store_bench_times_a_turn_in_memory_and_on_blob() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.response_store", "--turns", "5"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    lines = completed.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["memory", "blob"] and all("median" in line for line in lines)

@@ -137,3 +137,29 @@ async def test_a_reasoning_models_thought_survives_a_wrapper_and_logprobs_follow
         answer = (await client.post(CHAT, json=chat_body(max_tokens=40, logprobs=True, top_logprobs=2))).json()
     choice = answer["choices"][0]
     assert "".join(entry["token"] for entry in choice["logprobs"]["content"]) == choice["message"]["content"]
+
+
+async def test_completions_take_generators_too_with_echo_and_streams(tmp_path: Path) -> None:
+    source = """
+    from simulator import extend
+
+    def initialize(simulator):
+        simulator.add_generator(extend.Operation.COMPLETIONS, lambda prompt: "Once upon a time")
+        simulator.wrap_generator(
+            extend.Operation.COMPLETIONS, lambda prompt, choices: [extend.Choice(c.text + ".") for c in choices]
+        )
+    """
+    deployments = tmp_path / "deployments.json"
+    deployments.write_text(json.dumps({"instruct": {"model": "gpt-35-turbo-instruct"}}))
+    path = "/openai/deployments/instruct/completions?api-version=2024-10-21"
+    async with serving(
+        str(write_extension(tmp_path, source)), {"OPENAI_DEPLOYMENT_CONFIG_PATH": str(deployments)}
+    ) as c:
+        whole = (await c.post(path, json={"prompt": ["Tell me", "Go on"], "n": 2, "echo": True})).json()
+        streamed = await c.post(path, json={"prompt": "x", "stream": True, "max_tokens": 2})
+    texts = [choice["text"] for choice in whole["choices"]]
+    assert texts == ["Tell meOnce upon a time."] * 2 + ["Go onOnce upon a time."] * 2
+    assert whole["usage"]["completion_tokens"] == 4 * count_text("Once upon a time.", "cl100k_base")
+    events = sse_events(streamed.text)
+    assert "".join(e["choices"][0]["text"] for e in events if e["choices"]) == "Once upon"
+    assert [e["choices"][0]["finish_reason"] for e in events if e["choices"]][-1] == "length"

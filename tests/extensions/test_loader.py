@@ -68,7 +68,7 @@ def test_files_and_packages_load_in_order(tmp_path: Path) -> None:
         (
             "from simulator import extend\ndef initialize(simulator):\n"
             "    simulator.add_generator(extend.Operation.EMBEDDINGS, lambda p: 'x')\n",
-            "chat completions, not",
+            "chat completions and completions, not",
         ),
     ],
 )

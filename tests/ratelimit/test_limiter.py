@@ -375,3 +375,14 @@ async def test_a_store_busy_with_other_writers_gets_429s_never_unlimited_answers
     assert limiter.stats.contended == 1 and limiter.served_unlimited == 0 and not limiter._guard.down
     await refusal(limiter, chat(standard(tpm=60_000), max_tokens=1))  # refused at once, until it backs off
     assert store.transactions == 1
+
+
+async def test_a_leased_refusal_never_asks_for_more_than_a_minute(clock: FakeClock) -> None:
+    """Leased tokens count until a minute after the lease could last be spent, so the room comes back up to a
+    lease period later than a minute; retry-after still says at most 60 s, which the openai SDK honours."""
+    store = SlowStore()
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+    deployment = standard(tpm=10_000, rpm=60_000)
+    await limiter.admit(chat(deployment, max_tokens=10_000))  # the whole minute's budget in one request
+    error = await refusal(limiter, chat(deployment, max_tokens=100))
+    assert error.headers["retry-after"] == "60" and error.headers["retry-after-ms"] == "60000"

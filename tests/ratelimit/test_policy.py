@@ -110,8 +110,6 @@ def test_429_wording_distinguishes_tokens_from_calls() -> None:
             "current OpenAI S0 pricing tier. This request was for ChatCompletions_Create under Azure OpenAI API "
             "version 2024-10-21. Please retry after 15 seconds. To increase your default rate limit, visit: "
             "https://aka.ms/oai/quotaincrease.",
-            "param": None,
-            "type": None,
         }
     }
     assert error.headers == {"retry-after": "15", "retry-after-ms": str(math.ceil(14.2 * 1000))}

@@ -30,6 +30,7 @@ from azure.data.tables.aio import TableClient
 from simulator.ratelimit.config import RateLimitConfig
 from simulator.ratelimit.state import MeterState
 from simulator.ratelimit.stores.base import LimitStore, StoreContentionError, StoreError, Unchanged
+from simulator.storage_clients import table_client
 
 T = TypeVar("T")
 
@@ -87,23 +88,14 @@ class TableStore(LimitStore):
 
         Client retries are off: a failing store is the failure policy's business, within its time bound.
         """
-        options: dict[str, Any] = {"retry_total": 0}
-        if config.connection_string:
-            client = TableClient.from_connection_string(
-                config.connection_string, table_name=config.table_name, **options
-            )
-            return cls(client, operation_timeout=config.store_timeout, contention_timeout=config.contention_timeout)
-        if not config.account_url:
-            raise ValueError("Table Storage needs a connection string or an account URL")
-        from azure.identity.aio import DefaultAzureCredential
-
-        credential = DefaultAzureCredential()
-        client = TableClient(config.account_url, config.table_name, credential=credential, **options)
+        client, credential = table_client(
+            config.table_name, connection_string=config.connection_string, account_url=config.account_url, retry_total=0
+        )
         return cls(
             client,
             operation_timeout=config.store_timeout,
             contention_timeout=config.contention_timeout,
-            closing=(credential,),
+            closing=() if credential is None else (credential,),
         )
 
     async def transact(self, key: str, change: Callable[[MeterState], T | Unchanged[T]]) -> T:

@@ -22,6 +22,7 @@ from azure.storage.blob.aio import ContainerClient
 
 from simulator.recording.layout import SUFFIX, check_media_name, check_name
 from simulator.recording.persisters import UNCHANGED, Stored, Unchanged, WriteConflictError
+from simulator.storage_clients import container_client
 
 _YAML = ContentSettings(content_type="application/yaml; charset=utf-8")
 _BINARY = ContentSettings(content_type="application/octet-stream")
@@ -36,15 +37,13 @@ class BlobPersister:
 
     @classmethod
     def from_connection_string(cls, connection_string: str, container: str, *, prefix: str = "") -> BlobPersister:
-        return cls(ContainerClient.from_connection_string(connection_string, container), prefix=prefix)
+        client, _ = container_client(container, connection_string=connection_string, account_url=None)
+        return cls(client, prefix=prefix)
 
     @classmethod
     def from_account_url(cls, account_url: str, container: str, *, prefix: str = "") -> BlobPersister:
         """Entra ID through DefaultAzureCredential (managed identity on Azure, developer login locally)."""
-        from azure.identity.aio import DefaultAzureCredential
-
-        credential = DefaultAzureCredential()
-        client = ContainerClient(account_url, container, credential=credential)
+        client, credential = container_client(container, connection_string=None, account_url=account_url)
         return cls(client, prefix=prefix, credential=credential)
 
     async def read(self, name: str, known_version: str | None = None) -> Stored | Unchanged | None:
