@@ -24,10 +24,10 @@ from simulator.errors import OpenAIError
 from simulator.extend import Request, Response
 from simulator.extensions.calls import call, call_async
 from simulator.recording import filters
+from simulator.recording.forwarder import relay_timed
 from simulator.recording.interaction import Interaction, RecordedRequest, RecordedResponse
 from simulator.recording.layout import check_name
 from simulator.recording.matchers import RequestView, body_digest, digest, is_stream, match_key
-from simulator.recording.sse import TimedEvents
 from simulator.recording.writer import CassetteWriter
 
 if TYPE_CHECKING:
@@ -84,24 +84,16 @@ class ExtensionForwarding:
         await self._keep(route, view, answer, recorded)
         return answer
 
-    async def _relay(
+    def _relay(
         self, route: ExtensionRoute, view: Request, upstream: aiohttp.ClientResponse, answer: Response, started: float
     ) -> AsyncIterator[bytes]:
-        timed = TimedEvents(time.monotonic, started)
-        try:
-            async for chunk in upstream.content.iter_any():
-                timed.feed(chunk)
-                yield chunk
-        except (TimeoutError, aiohttp.ClientError) as error:
-            logger.warning("the upstream stream of route %s broke off (%r); not recorded", route.name, error)
-            return
-        finally:
-            upstream.release()
-        duration = timed.close()
-        headers = filters.response_headers(answer.headers.items())
-        recorded = RecordedResponse.from_events(answer.status, headers, duration, timed.events)
-        whole = Response(answer.status, answer.headers, b"".join(event for _, event in timed.events), streamed=True)
-        await self._keep(route, view, whole, recorded)
+        async def keep(duration: float, events: list[tuple[float, bytes]]) -> None:
+            headers = filters.response_headers(answer.headers.items())
+            recorded = RecordedResponse.from_events(answer.status, headers, duration, events)
+            whole = Response(answer.status, answer.headers, b"".join(event for _, event in events), streamed=True)
+            await self._keep(route, view, whole, recorded)
+
+        return relay_timed(upstream, time.monotonic, started, f"of route {route.name}", keep)
 
     async def _keep(self, route: ExtensionRoute, view: Request, answer: Response, recorded: RecordedResponse) -> None:
         forwarder = route.forwarder

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -19,6 +20,9 @@ import aiohttp
 from simulator.context import OpenAIRequest, Surface
 from simulator.errors import OpenAIError
 from simulator.recording import filters
+from simulator.recording.sse import TimedEvents
+
+logger = logging.getLogger(__name__)
 
 COGNITIVE_SERVICES_SCOPE = "https://cognitiveservices.azure.com/.default"
 FORWARDED_REQUEST_HEADERS = frozenset({"content-type", "accept", "user-agent", "x-ms-client-request-id"})
@@ -163,3 +167,27 @@ def upstream_error(status: int, data: bytes, headers: Mapping[str, str]) -> Open
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+async def relay_timed(
+    upstream: aiohttp.ClientResponse,
+    clock: Callable[[], float],
+    started: float,
+    what: str,
+    keep: Callable[[float, list[tuple[float, bytes]]], Awaitable[None]],
+) -> AsyncIterator[bytes]:
+    """Pass an upstream stream on chunk by chunk as it arrives, then hand `keep` its duration and its events, each
+    timed on `clock` from `started`. A stream that breaks off is logged and not kept: a partial recording would
+    replay as a complete answer."""
+    timed = TimedEvents(clock, started)
+    try:
+        async for chunk in upstream.content.iter_any():
+            timed.feed(chunk)
+            yield chunk
+    except (TimeoutError, aiohttp.ClientError) as error:
+        logger.warning("the upstream stream %s broke off (%r); not recorded", what, error)
+        return
+    finally:
+        upstream.release()
+    duration = timed.close()
+    await keep(duration, timed.events)

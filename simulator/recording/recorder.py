@@ -16,13 +16,12 @@ import aiohttp
 from simulator.context import OpenAIRequest
 from simulator.recording import filters
 from simulator.recording.config import RecordingConfig
-from simulator.recording.forwarder import Forwarder, passed_back_headers, upstream_error
+from simulator.recording.forwarder import Forwarder, passed_back_headers, relay_timed, upstream_error
 from simulator.recording.interaction import Interaction, RecordedRequest, RecordedResponse
 from simulator.recording.layout import request_cassette_name
 from simulator.recording.matchers import canonical_json, digest, normalise_body
 from simulator.recording.media import externalize
 from simulator.recording.persisters import Persister
-from simulator.recording.sse import TimedEvents
 from simulator.recording.writer import CassetteWriter
 from simulator.replies import JsonReply, Reply, StreamReply
 
@@ -106,7 +105,7 @@ class Recorder:
             recorded.body = filters.body(request.body)
         return recorded
 
-    async def _relay(
+    def _relay(
         self,
         response: aiohttp.ClientResponse,
         reply: StreamReply,
@@ -114,21 +113,13 @@ class Recorder:
         recorded_request: RecordedRequest,
         started: float,
     ) -> AsyncIterator[bytes]:
-        timed = TimedEvents(self.clock, started)
-        try:
-            async for chunk in response.content.iter_any():
-                timed.feed(chunk)
-                yield chunk
-        except (TimeoutError, aiohttp.ClientError) as error:
-            logger.warning("the upstream stream for %s broke off (%r); not recorded", name, error)
-            return
-        finally:
-            response.release()
-        duration = timed.close()
-        headers = filters.response_headers(response.headers.items())
-        recorded = RecordedResponse.from_events(response.status, headers, duration, timed.events)
-        reply.usage = recorded.usage()
-        await self._keep(name, Interaction(recorded_request, recorded))
+        async def keep(duration: float, events: list[tuple[float, bytes]]) -> None:
+            headers = filters.response_headers(response.headers.items())
+            recorded = RecordedResponse.from_events(response.status, headers, duration, events)
+            reply.usage = recorded.usage()
+            await self._keep(name, Interaction(recorded_request, recorded))
+
+        return relay_timed(response, self.clock, started, f"for {name}", keep)
 
     async def _keep(self, name: str, interaction: Interaction) -> None:
         status = interaction.response.status
