@@ -103,7 +103,10 @@ class EventStreamResponse(StreamingResponse):
         self.background = None
         self.whole = reply.events.join() if reply.source is None and reply.events is not None else b""
         self.source = reply.source
-        self.closed = reply.closed
+        # Taken out of the reply: its hooks close over the reply, and a reply holding them back is a reference
+        # cycle. A stream caught by a young collection is frozen (simulator.collector), so each such cycle
+        # outlived its stream until the next thaw: memory grew with the streams sent.
+        self.closed, reply.closed = reply.closed, None
         self.raw_headers = encode_headers(headers, _SSE_BYTES, None)
 
     @property  # type: ignore[override]
@@ -115,8 +118,7 @@ class EventStreamResponse(StreamingResponse):
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         except BaseException:  # the client left before a byte: the stream is over all the same
-            if self.closed is not None:
-                self.closed(None, time.monotonic())
+            self._ended(None)
             raise
         source = self.source
         if source is None:
@@ -124,8 +126,7 @@ class EventStreamResponse(StreamingResponse):
             try:
                 await send({"type": "http.response.body", "body": self.whole, "more_body": False})
             finally:
-                if self.closed is not None:
-                    self.closed(sent_at, time.monotonic())
+                self._ended(sent_at)
             return
         left = asyncio.ensure_future(_disconnect(receive))
         first_write: list[float] = []  # when the first bytes went out, for telemetry's time to first token
@@ -149,8 +150,13 @@ class EventStreamResponse(StreamingResponse):
         finally:
             left.cancel()
             await source.aclose()  # type: ignore[attr-defined]  # settles usage even when the client left
-            if self.closed is not None:
-                self.closed(first_write[0] if first_write else None, time.monotonic())
+            self._ended(first_write[0] if first_write else None)
+
+    def _ended(self, first_write: float | None) -> None:
+        """Tell the stream's hooks (slot, telemetry) it is over: once, and then let go of them."""
+        closed, self.closed = self.closed, None
+        if closed is not None:
+            closed(first_write, time.monotonic())
 
 
 def _eager_writer(send: Send, first_write: list[float]) -> Write:
