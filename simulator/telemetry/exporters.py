@@ -276,7 +276,8 @@ class HistogramPoints:
 
 def _azure_monitor(connection_string: str, resource: Any, processors: list[Any]) -> Any:
     """Traces and logs through the distro (it sets the process's global providers); its metrics are off, as
-    the meter provider above sends them."""
+    the meter provider above sends them. Its performance counters are off too: they add a processor to every
+    span and log record, for counters that only its own (disabled) meter provider would send."""
     from azure.monitor.opentelemetry import configure_azure_monitor
     from opentelemetry import trace
 
@@ -288,6 +289,7 @@ def _azure_monitor(connection_string: str, resource: Any, processors: list[Any])
         disable_metrics=True,
         span_processors=processors,
         enable_live_metrics=False,
+        enable_performance_counters=False,
         instrumentation_options={name: {"enabled": False} for name in _INSTRUMENTATIONS},
         **distro_sampling(os.environ),
     )
