@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import AsyncIterator
+import traceback
+from collections.abc import AsyncIterator, Container
 
 import httpx
 import pytest
@@ -60,18 +61,35 @@ async def client(tmp_path, monkeypatch) -> AsyncIterator[httpx.AsyncClient]:
         await simulator.close()
 
 
-def simulator_garbage() -> list[str]:
-    """What a full collection would free that the simulator made (the test's own client makes cycles too)."""
+def describe(thing: object) -> str:
+    """A leftover's type, and for an exception where it was raised (its traceback holds the cycle)."""
+    name = type(thing).__qualname__
+    if isinstance(thing, BaseException) and thing.__traceback__ is not None:
+        frames = traceback.extract_tb(thing.__traceback__)
+        return f"{name} {str(thing)[:80]!r} via " + " > ".join(f"{f.name}:{f.lineno}" for f in frames)
+    return name
+
+
+def simulator_garbage(existing: Container[int] = frozenset()) -> list[str]:
+    """What a full collection would free that the simulator made (the test's own client makes cycles too), and
+    that was not among the `existing` objects (what earlier tests left may be let go of only now)."""
     gc.unfreeze()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
         gc.collect()
-        found = sorted({type(o).__qualname__ for o in gc.garbage if type(o).__module__.startswith("simulator")})
+        found = sorted(
+            {describe(o) for o in gc.garbage if type(o).__module__.startswith("simulator") and id(o) not in existing}
+        )
     finally:
         gc.set_debug(0)
         gc.garbage.clear()
         gc.collect()
     return found
+
+
+def tracked_now() -> set[int]:
+    gc.unfreeze()
+    return {id(o) for o in gc.get_objects()}
 
 
 async def test_answers_are_freed_without_the_cycle_collector(client: httpx.AsyncClient) -> None:
@@ -84,6 +102,7 @@ async def test_answers_are_freed_without_the_cycle_collector(client: httpx.Async
             assert answer.status_code < 500, name
     simulator_garbage()  # whatever start-up and the first round left
     gc.disable()
+    existing = tracked_now()
     try:
         statuses = {}
         for name, path, body, headers in sent:
@@ -91,6 +110,6 @@ async def test_answers_are_freed_without_the_cycle_collector(client: httpx.Async
             statuses[name] = answer.status_code
         assert statuses["400"] == 400 and statuses["429"] == 429
         assert all(status == 200 for name, status in statuses.items() if name not in ("400", "429")), statuses
-        assert simulator_garbage() == []
+        assert simulator_garbage(existing) == []
     finally:
         gc.enable()
