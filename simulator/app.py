@@ -188,7 +188,7 @@ class Simulator:
         release = None  # a stream's slot, held until it is sent
         try:
             self.limits.check(request.raw_body, request.body)
-            if request.body.get("stream") is True:
+            if request.streamed:
                 release = self.streams.acquire()
             generator = self.generators[request.operation]
             responses = request.operation is Operation.RESPONSES
@@ -224,11 +224,14 @@ class Simulator:
     async def answer_stored(self, request: OpenAIRequest, answer: Callable[[], Awaitable[Reply]]) -> Reply:
         """A stored-object route (the Responses API's retrieve, delete, input items, cancel): answered from the
         store by `answer`, under the same faults as inference. No tokens are spent, so no rate limit or latency
-        applies (AOAI's quotas count inference calls)."""
+        applies (AOAI's quotas count inference calls). A resumed stream holds a stream slot as any other."""
         decision = self.faults.choose(request, self.config.faults)
         if decision is not None:
             await self._before(request, decision)
-        return _delivered(await answer(), decision)
+        reply = await answer()
+        if isinstance(reply, StreamReply):
+            return hold_until_sent(_delivered(reply, decision), self.streams.acquire())
+        return _delivered(reply, decision)
 
     async def _before(self, request: OpenAIRequest, decision: fault_kinds.Decision) -> None:
         """What a fault does before the answer: its delay, or its error (raised). Awaited only when a fault fires:

@@ -62,3 +62,9 @@ class OpenAIRequest:
     @property
     def stream(self) -> bool:
         return self.body.get("stream") is True
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the answer is sent as a stream, holding a connection while it plays out: `stream: true`, or
+        speech, whose audio always streams as it is spoken."""
+        return self.operation is Operation.SPEECH or self.body.get("stream") is True

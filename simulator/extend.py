@@ -229,8 +229,9 @@ class LatencyQuery:
     configured: Pace
 
 
-# A Pace replaces the configured one for this request; None keeps it. Rules are asked in order; the first
-# Pace wins. Consulted only while latency is enabled.
+# A Pace replaces the configured pace for this request (what it names only: prefill, bursts, reasoning and media
+# work stay configured); None keeps it. Rules are asked in order; the first Pace wins. Consulted only while
+# latency is enabled.
 LatencyRule = Callable[[LatencyQuery], Pace | None]
 
 

@@ -118,7 +118,7 @@ class EventStreamResponse(StreamingResponse):
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         except BaseException:  # the client left before a byte: the stream is over all the same
-            self._ended(None)
+            await self._end(None)
             raise
         source = self.source
         if source is None:
@@ -149,8 +149,25 @@ class EventStreamResponse(StreamingResponse):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             left.cancel()
-            await source.aclose()  # type: ignore[attr-defined]  # settles usage even when the client left
-            self._ended(first_write[0] if first_write else None)
+            await self._end(first_write[0] if first_write else None)
+
+    async def discard(self, successor: Response | None = None) -> None:
+        """This stream will not be sent (a response hook answered otherwise): its source is closed, and its
+        `closed` hook (the stream's slot, telemetry's open-stream count) passes to `successor` when that is a
+        stream sent in its place, or runs now. Either way it runs once."""
+        if isinstance(successor, EventStreamResponse) and successor.closed is None:
+            successor.closed, self.closed = self.closed, None
+        await self._end(None)
+
+    async def _end(self, first_write: float | None) -> None:
+        """Close the source (settles usage even when the client left), then tell `closed`, even if closing
+        raised: a slot must come back whatever the source does."""
+        source, self.source = self.source, None
+        try:
+            if source is not None:
+                await source.aclose()  # type: ignore[attr-defined]
+        finally:
+            self._ended(first_write)
 
     def _ended(self, first_write: float | None) -> None:
         """Tell the stream's hooks (slot, telemetry) it is over: once, and then let go of them."""

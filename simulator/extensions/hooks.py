@@ -47,28 +47,49 @@ class Hooks:
         return view.body, None
 
     async def after(self, request: StarletteRequest, response: StarletteResponse, region: str) -> StarletteResponse:
-        """Run the response hooks on `response` (in place), and route a stream's events through event hooks."""
+        """Run the response hooks on `response` (in place, or the answer they replace it with), and route a
+        stream's events through event hooks."""
         view = request_view(request, b"")
         if self.responses:
-            answer = response_view(response)
-            sent_headers = dict(answer.headers)
-            try:
-                for extension, hook in self.responses:
-                    await call_async(extension, "a response hook", hook, view, answer)
-            except OpenAIError as error:  # not hooked again: the hook that failed would only fail again
-                if isinstance(response, EventStreamResponse) and response.source is not None:
-                    await response.source.aclose()  # type: ignore[attr-defined]  # settles usage: never sent
-                return error_response(error, common_headers(request, region))
-            response.status_code = answer.status
-            if answer.streamed:
-                if answer.headers != sent_headers:
-                    response.raw_headers = encode_headers(answer.headers, b"text/event-stream; charset=utf-8", None)
-            elif answer.headers != sent_headers or answer.body is not response.body:
-                response.body = answer.body
-                response.raw_headers = encode_headers(answer.headers, b"application/json", len(answer.body))
+            response = await self._respond(request, response, view, region)
         if self.events and isinstance(response, EventStreamResponse) and _is_sse(response):
             source = response.source if response.source is not None else _once(response.whole)
             response.source, response.whole = self._hooked(source, view), b""
+        return response
+
+    async def _respond(
+        self, request: StarletteRequest, response: StarletteResponse, view: Request, region: str
+    ) -> StarletteResponse:
+        """The answer after the response hooks. A stream they replace (an error raised, a whole `body` with
+        `streamed` False, another `stream`) is discarded here, as it will never be sent: its slot and open-stream
+        count go back now, or pass to the stream sent instead."""
+        answer = response_view(response)
+        sent_headers = dict(answer.headers)
+        replaced_by = ""  # the extension whose hook set `answer.stream`, named if that stream fails
+        try:
+            for extension, hook in self.responses:
+                stream = answer.stream
+                await call_async(extension, "a response hook", hook, view, answer)
+                if answer.stream is not stream:
+                    replaced_by = extension
+        except OpenAIError as error:  # not hooked again: the hook that failed would only fail again
+            replacement: StarletteResponse = error_response(error, common_headers(request, region))
+            await _discard(response, replacement)
+            return replacement
+        except BaseException:  # cancelled: nothing will be sent
+            await _discard(response, None)
+            raise
+        if answer.stream is not None or (answer.streamed is False and isinstance(response, EventStreamResponse)):
+            replacement = to_starlette(answer, {}, replaced_by)
+            await _discard(response, replacement)
+            return replacement
+        response.status_code = answer.status
+        if answer.streamed:
+            if answer.headers != sent_headers:
+                response.raw_headers = encode_headers(answer.headers, b"text/event-stream; charset=utf-8", None)
+        elif answer.headers != sent_headers or answer.body is not response.body:
+            response.body = answer.body
+            response.raw_headers = encode_headers(answer.headers, b"application/json", len(answer.body))
         return response
 
     async def _hooked(self, source: AsyncIterator[bytes], view: Request) -> AsyncIterator[bytes]:
@@ -95,6 +116,11 @@ class Hooks:
             if event is None:
                 return b""
         return _DATA + event.data.encode() + _END
+
+
+async def _discard(response: StarletteResponse, replacement: StarletteResponse | None) -> None:
+    if isinstance(response, EventStreamResponse):
+        await response.discard(replacement)
 
 
 def _is_sse(response: StarletteResponse) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from simulator.context import OpenAIRequest
@@ -122,12 +123,13 @@ class ExtensionRegistry:
         for extension, rule in self.latency_rules:
             pace = call(extension, "a latency rule", rule, query)
             if pace is not None:
-                return LatencyProfile(
+                # What a Pace names, and nothing else: prefill, bursts, media and reasoning work stay configured.
+                return dataclasses.replace(
+                    profile,
                     ttft_ms=pace.ttft_ms,
                     ttft_std_ms=pace.ttft_std_ms,
                     tokens_per_second=pace.tokens_per_second,
                     token_std_ms=pace.token_std_ms,
-                    burst_tokens=profile.burst_tokens,
                 )
         return profile
 

@@ -180,10 +180,6 @@ class LatencyModel:
         ):
             if override is not None:
                 profile = override.apply(profile)
-        if operation is Operation.SPEECH:
-            # A speech stream's events count milliseconds of audio, paced like tokens: made at audio_second_ms each.
-            rate = 1_000_000 / profile.audio_second_ms if profile.audio_second_ms > 0 else None
-            profile = dataclasses.replace(profile, tokens_per_second=rate, token_std_ms=0.0, audio_second_ms=0.0)
         return profile
 
     def plan(
@@ -204,6 +200,8 @@ class LatencyModel:
         profile = self.profile(request.deployment, request.operation)
         if self._rules is not None:
             profile = self._rules(request, profile)
+        if request.operation is Operation.SPEECH:
+            profile = spoken(profile)
         prefill = profile.prefill_ms_per_token * (request.prompt_tokens or 0)
         prefill += profile.audio_second_ms * request.audio_seconds + profile.image_ms * request.images
         ttft = draw(self._rng, profile.ttft_ms + prefill, profile.ttft_std_ms) / 1000.0
@@ -231,3 +229,10 @@ class LatencyModel:
             return 0.0
         megabytes = audio_bytes / MEGABYTE
         return draw(self._rng, spec.mean_ms * megabytes, spec.std_ms * megabytes) / 1000.0
+
+
+def spoken(profile: LatencyProfile) -> LatencyProfile:
+    """A speech stream's profile: its events count milliseconds of audio, paced like tokens, made at
+    `audio_second_ms` each. Derived after extensions' latency rules, which name text's pace, not audio's."""
+    rate = 1_000_000 / profile.audio_second_ms if profile.audio_second_ms > 0 else None
+    return dataclasses.replace(profile, tokens_per_second=rate, token_std_ms=0.0, audio_second_ms=0.0)

@@ -158,3 +158,65 @@ async def test_event_hooks_leave_other_streams_alone(tmp_path: Path) -> None:
     assert plain.status_code == hooked.status_code == 200
     assert hooked.content == plain.content and len(hooked.content) > 1000
     assert hooked.headers["x-hooked"] == "no"  # the response hook ran (the request hook notes chat only)
+
+
+REPLACING = """
+from simulator import extend
+
+async def other_stream():
+    yield b'data: {"replaced": true}\\n\\n'
+    yield b"data: [DONE]\\n\\n"
+
+def replace(request: extend.Request, response: extend.Response) -> None:
+    if not response.streamed:
+        return
+    how = request.headers.get("x-replace")
+    if how == "error":
+        raise extend.ApiError(429, "Throttled", "not now")
+    if how == "crash":
+        raise RuntimeError("boom")
+    if how == "json":
+        response.streamed = False
+        response.set_json({"replaced": True})
+    if how == "stream":
+        response.stream = other_stream()
+
+def initialize(simulator: extend.Simulator) -> None:
+    simulator.on_response(replace)
+"""
+
+
+async def open_streams(client) -> int:
+    stats = (await client.get("/++/stats")).json()
+    return sum(figures["open_streams"] for figures in stats["deployments"].values())
+
+
+@pytest.mark.parametrize(
+    ("how", "status", "body"),
+    [
+        ("error", 429, '{"error":{"code":"Throttled","message":"not now","param":null,"type":null}}'),
+        ("crash", 500, None),
+        ("json", 200, '{"replaced":true}'),
+        ("stream", 200, 'data: {"replaced": true}\n\ndata: [DONE]\n\n'),
+    ],
+)
+async def test_a_response_hook_that_replaces_a_stream_gives_its_slot_back_once(
+    tmp_path: Path, how: str, status: int, body: str | None
+) -> None:
+    """A replaced stream is never sent, so only the hooks can end it: its slot (and the open-stream count) once
+    leaked, and past SIMULATOR_MAX_CONCURRENT_STREAMS every stream was refused. A replacement stream holds the
+    slot until it is sent."""
+    path = str(write_extension(tmp_path, REPLACING))
+    async with serving(path, {"SIMULATOR_MAX_CONCURRENT_STREAMS": "3"}) as client:
+        for _ in range(5):
+            answer = await client.post(CHAT, json=chat_body(stream=True), headers={"x-replace": how})
+            assert answer.status_code == status, answer.text
+            if body is not None:
+                assert answer.text == body
+            if how == "json":
+                assert answer.headers["content-type"] == "application/json"
+                assert answer.headers["content-length"] == str(len(body or ""))
+        assert await open_streams(client) == 0
+        admitted = await client.post(CHAT, json=chat_body(stream=True))
+        assert admitted.status_code == 200 and admitted.text.endswith("data: [DONE]\n\n")
+        assert await open_streams(client) == 0

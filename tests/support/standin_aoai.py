@@ -4,7 +4,7 @@ It runs its own event loop in a thread, so synchronous and asynchronous tests (a
 simulator forwards to it) can all use it. Answers are deterministic functions of the request; JSON layouts
 differ per operation on purpose (compact chat, indented embeddings, completions with a trailing newline) so
 recordings have to reproduce each byte for byte. Deployments named `standin-500`, `standin-429` and
-`standin-hang` answer 500, 429, or nothing at all.
+`standin-hang` answer 500, 429, or nothing at all; `standin-cut` breaks a stream off after its second event.
 """
 
 from __future__ import annotations
@@ -399,6 +399,9 @@ class StandinAOAI:
         for index, event in enumerate(events):
             if index:
                 await asyncio.sleep(self.event_delay)
+            if index == 2 and deployment == "standin-cut" and request.transport is not None:
+                request.transport.close()  # the chunked body never ends: the reader sees a payload error
+                return response
             await response.write(event)
         await response.write_eof()
         return response

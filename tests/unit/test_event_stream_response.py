@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from simulator.api.responses import EventStreamResponse
+from simulator.api.responses import EventStreamResponse, json_response
 from simulator.app import configure_logging
 from simulator.delivery import AbortConnection, abort_after
 from simulator.latency import LatencyPlan, Pacer, TickTimer
@@ -131,3 +131,54 @@ def test_a_dropped_connection_asked_for_is_not_logged_as_an_error() -> None:
 
     assert not server.filter(record(AbortConnection()))
     assert server.filter(record(ValueError("a real one")))
+
+
+class Ends:
+    """A `closed` hook that counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[float | None] = []
+
+    def __call__(self, first_write: float | None, end: float) -> None:
+        self.calls.append(first_write)
+
+
+async def _settling_that_fails():
+    try:
+        yield b"data: 0\n\n"
+        await asyncio.sleep(0.01)
+        yield b"data: 1\n\n"
+    finally:
+        raise ConnectionError("the store that settles usage is down")
+
+
+async def test_a_source_that_fails_as_it_closes_still_ends_the_stream_once() -> None:
+    """Closing the source of a stream whose client left settles usage (a PTU store call that may fail); the slot
+    must come back regardless."""
+    client, ends = Client(), Ends()
+    client.gone.set()
+    response = EventStreamResponse(StreamReply(source=_settling_that_fails(), closed=ends), {})
+    with pytest.raises(ConnectionError):
+        await response({}, client.receive, client.send)
+    assert len(ends.calls) == 1 and ends.calls[0] is not None
+
+
+@pytest.mark.parametrize("successor", ["none", "json", "stream"])
+async def test_a_discarded_stream_ends_once_or_hands_its_end_to_the_stream_sent_instead(successor: str) -> None:
+    ends = Ends()
+    discarded = EventStreamResponse(StreamReply(source=abort_after(StreamReply(events=events(3)), 3).source), {})
+    discarded.closed = ends
+    instead = {
+        "none": None,
+        "json": json_response({"replaced": True}),
+        "stream": EventStreamResponse(StreamReply(events=events(2)), {}),
+    }[successor]
+    await discarded.discard(instead)
+    await discarded.discard(instead)  # idempotent: a second discard ends nothing again
+    if not isinstance(instead, EventStreamResponse):
+        assert ends.calls == [None]
+        return
+    assert ends.calls == [] and instead.closed is ends
+    client = Client()
+    await instead({}, client.receive, client.send)
+    assert len(ends.calls) == 1
