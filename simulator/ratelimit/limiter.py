@@ -53,8 +53,6 @@ _SHORTEST_RATE_SPAN = 0.05
 # at random, rather than all at that moment: one of them takes the room and the others read a refusal, instead
 # of all but one losing a compare-and-swap.
 REFUSAL_SPREAD = 0.1
-# The longest retry-after the openai SDK honours; a leased refusal never names more (see `_refuse`).
-LONGEST_RETRY_SECONDS = 60.0
 # A waiting request whose new lease ended before it arrived (a store slower than a lease period, or a request
 # window that ended during the round trip) renews again, this many times at most.
 _RENEWALS_PER_WAIT = 3
@@ -472,11 +470,10 @@ class RateLimiter:
             headers = policy.standard_headers(limits, refusal.remaining_requests, refusal.remaining_tokens)
         else:
             headers = policy.utilisation_header(refusal.utilisation)
-        wait = refusal.wait
-        if self._ahead and wait > LONGEST_RETRY_SECONDS:
-            # A leased token counts until a minute after its lease could last be spent, so a refusal may name up
-            # to a lease period more than a minute; clients (the openai SDK) ignore a retry-after above 60 s.
-            wait = LONGEST_RETRY_SECONDS
+        # A token counts until its quarter-second bucket has ended a minute ago (a leased one until a minute after its
+        # lease could last be spent), so the room may come back up to 61.35 s later, and a utilisation bucket far
+        # above 100 % drains for minutes; AOAI never names more than a minute, and a 429 then names the rest.
+        wait = min(refusal.wait, policy.LONGEST_RETRY_SECONDS)
         return policy.rate_limited(request, refusal.exceeded, wait, self.config.region, headers)
 
     def _store_failed(self, request: OpenAIRequest) -> Admission:

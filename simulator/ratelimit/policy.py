@@ -235,6 +235,12 @@ def utilisation_header(fraction: float) -> dict[str, str]:
     return {"azure-openai-deployment-utilization": f"{max(0.0, fraction) * 100:.1f}%"}
 
 
+# The longest wait a limiter's 429 names in `retry-after` and `retry-after-ms`: AOAI never tells a TPM or RPM 429
+# to wait more than a minute, and the openai SDK 1.x ignores a longer one for its own 0.5–8 s back-off (later
+# versions honour up to 120 s). Injected faults say what they are told.
+LONGEST_RETRY_SECONDS = 60.0
+
+
 def retry_headers(wait: float) -> dict[str, str]:
     """`retry-after-ms` exact (rounded up), `retry-after` in whole seconds (rounded up): both truthful. The
     milliseconds are rounded to a nanosecond first, so that 0.07 s (70.00000000000001 ms in floating point) is

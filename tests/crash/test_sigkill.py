@@ -5,7 +5,8 @@ shared runtime config in Table Storage are each written for ever by `tests.crash
 random number of steps, and started again on what it left. Every start must get going (a torn recording, a
 broken limiter entity or a config the next process cannot adopt stops it), every recording must load and
 replay, the limiter must still hold the budget across its restarts, and the last config written must be the
-one a new process adopts.
+one a new process adopts. A restarted recorder also removes the temporary files of killed saves, never that of a
+save under way in another process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -23,12 +25,27 @@ import httpx
 import pytest
 from azure.storage.blob import ContainerClient
 
+from simulator.recording.persisters.files import STALE_TEMPORARY_SECONDS
 from simulator.recording.serializer import loads
 from tests.crash import worker
 from tests.support.azurite import Azurite
 from tests.support.server import REPO, SimulatorProcess
 
 KILLS = {"files": 13, "blob": 12, "limits": 13, "config": 12}  # 50
+LIVE = "gpt-4o-live/chat-completions.yaml"
+KILLED = "gpt-4o-killed/chat-completions.yaml"
+
+
+def start_worker(arguments: list[str], stdin: int | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.crash.worker", *arguments],
+        cwd=REPO,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 def kill_loop(arguments: list[str], kills: int, seed: str) -> list[list[str]]:
@@ -36,14 +53,7 @@ def kill_loop(arguments: list[str], kills: int, seed: str) -> list[list[str]]:
     rng = random.Random(seed)
     runs = []
     for _ in range(kills):
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.crash.worker", *arguments],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
+        process = start_worker(arguments)
         assert process.stdout is not None and process.stderr is not None
         lines: list[str] = []
         for _ in range(rng.randint(1, 12)):
@@ -68,7 +78,7 @@ def test_recording_files_survive_sigkill_and_replay(tmp_path: Path) -> None:
     interactions = loads(text, source=worker.NAME)
     assert len(interactions) >= int(runs[-1][-1])  # what was reported saved, and any save under way in full
     # A kill in the middle of a save can leave its hidden temporary file (`.chat-completions.yaml.*.tmp`), which
-    # nothing reads; it never replaces the recording with a partial one.
+    # nothing reads; it never replaces the recording with a partial one (a restart removes it, below).
     visible = [path.name for path in tmp_path.rglob("*") if path.is_file() and not path.name.startswith(".")]
     assert visible == ["chat-completions.yaml"]
     # A replaying simulator serves what the killed recorders left.
@@ -80,6 +90,37 @@ def test_recording_files_survive_sigkill_and_replay(tmp_path: Path) -> None:
         )
     assert response.status_code == 200, response.text
     assert response.content == worker.answer(0)
+    restart_sweeps_what_killed_saves_left(tmp_path, len(interactions))
+
+
+def restart_sweeps_what_killed_saves_left(tmp_path: Path, saved: int) -> None:
+    """A restarted recorder removes the temporary files of killed saves, never that of a save under way in another
+    process, however old it is."""
+    # Two saves in other processes, stopped in the middle: one is killed there, the other is still under way.
+    live, killed = (start_worker(["hold", str(tmp_path), name], stdin=subprocess.PIPE) for name in (LIVE, KILLED))
+    assert live.stdout is not None and killed.stdout is not None
+    assert [live.stdout.readline(), killed.stdout.readline()] == ["holding\n", "holding\n"]
+    killed.kill()
+    assert killed.communicate(timeout=10)[1] == ""
+    # Every temporary file left is made old enough to be abandoned, the live save's too: only its lock tells.
+    stale = time.time() - STALE_TEMPORARY_SECONDS - 60
+    for path in temporaries(tmp_path):
+        os.utime(path, (stale, stale))
+    assert len(temporaries(tmp_path)) >= 2
+    restart = start_worker(["record", "files", str(tmp_path), "1"])  # one save, then a clean exit
+    output, errors = restart.communicate(timeout=60)
+    assert restart.returncode == 0 and "temporary file(s) left by interrupted saves" in errors, errors
+    assert output == f"{saved + 1}\n"
+    assert [path.parent.name for path in temporaries(tmp_path)] == ["gpt-4o-live"]
+    # The live save, let go, finishes: nothing of it was taken away, and no temporary file is left at all.
+    output, errors = live.communicate("go\n", timeout=30)
+    assert (output, errors) == ("saved\n", "")
+    assert temporaries(tmp_path) == []
+    assert len(loads((tmp_path / LIVE).read_text(), source=LIVE)) == 1
+
+
+def temporaries(root: Path) -> list[Path]:
+    return sorted(root.rglob(".*.tmp"))
 
 
 def test_recording_blobs_survive_sigkill(azurite: Azurite) -> None:

@@ -1,8 +1,12 @@
 """Run by test_sigkill: one process writing shared state for ever, printing a line after each step, to be killed.
 
 Modes:
-- `record files DIR` / `record blob CONNECTION CONTAINER`: append interactions to a recording (a chat answer of
-  30 KB, so a save is caught in the middle) through the recorder's writer and persister; prints the count saved.
+- `record files DIR [SAVES]` / `record blob CONNECTION CONTAINER`: append interactions to a recording (a chat answer
+  of 30 KB, so a save is caught in the middle) through the recorder's writer and persister; prints the count saved
+  (and exits after SAVES saves, if given: a restart that is not killed).
+- `hold DIR NAME`: a save in another process, stopped in the middle: writes half of a one-interaction recording to
+  its temporary file through the file persister's own writer, prints `holding`, and finishes the save (prints
+  `saved`) when a line arrives on stdin; killed while holding, it is a killed save.
 - `limits CONNECTION TABLE`: admit requests against one Table-backed deployment budget, renewing leases as they
   run out; prints the tokens admitted so far.
 - `config CONNECTION TABLE`: patch the shared runtime config in Table Storage; prints the patch number applied.
@@ -15,13 +19,14 @@ sees the process exit instead of making progress. Logging goes to stderr, where 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import sys
 from pathlib import Path
 
 from simulator.errors import OpenAIError
 from simulator.recording.interaction import Interaction, RecordedRequest, RecordedResponse
-from simulator.recording.serializer import loads
+from simulator.recording.serializer import dumps, loads
 from simulator.recording.writer import CassetteWriter
 
 NAME = "gpt-4o/chat-completions.yaml"
@@ -40,10 +45,12 @@ def answer(index: int) -> bytes:
 
 
 async def record(kind: str, *where: str) -> None:
+    saves = None
     if kind == "files":
         from simulator.recording.persisters.files import FilePersister
 
         persister = FilePersister(Path(where[0]))
+        saves = int(where[1]) if len(where) > 1 else None
     else:
         from simulator.recording.persisters.blob import BlobPersister
 
@@ -51,13 +58,30 @@ async def record(kind: str, *where: str) -> None:
     stored = await persister.read(NAME)
     saved = 0 if stored is None else len(loads(stored.text, source=NAME))  # type: ignore[union-attr]
     writer = CassetteWriter(persister)
-    while True:
-        body = {"messages": [{"role": "user", "content": f"crash {saved}"}]}
-        request = RecordedRequest("POST", PATH, query="api-version=2024-10-21", body=body)
-        response = RecordedResponse.from_body(200, {"content-type": "application/json"}, 0.01, answer(saved))
-        writer.add(NAME, Interaction(request, response))
+    for _ in itertools.count() if saves is None else range(saves):
+        writer.add(NAME, interaction(saved))
         saved += await writer.flush(NAME)
         print(saved, flush=True)
+
+
+def interaction(index: int) -> Interaction:
+    body = {"messages": [{"role": "user", "content": f"crash {index}"}]}
+    request = RecordedRequest("POST", PATH, query="api-version=2024-10-21", body=body)
+    response = RecordedResponse.from_body(200, {"content-type": "application/json"}, 0.01, answer(index))
+    return Interaction(request, response)
+
+
+async def hold(directory: str, name: str) -> None:
+    from simulator.recording.persisters.files import temporary_beside
+
+    text = dumps([interaction(0)]).encode()
+    with temporary_beside(Path(directory) / name, 0o644) as file:
+        file.write(text[: len(text) // 2])
+        file.flush()
+        print("holding", flush=True)
+        await asyncio.to_thread(sys.stdin.readline)
+        file.write(text[len(text) // 2 :])
+    print("saved", flush=True)
 
 
 async def limits(connection_string: str, table: str) -> None:
@@ -104,4 +128,4 @@ async def config(connection_string: str, table: str) -> None:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     mode, *arguments = sys.argv[1:]
-    asyncio.run({"record": record, "limits": limits, "config": config}[mode](*arguments))
+    asyncio.run({"record": record, "hold": hold, "limits": limits, "config": config}[mode](*arguments))

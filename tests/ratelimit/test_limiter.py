@@ -91,7 +91,13 @@ async def test_a_request_larger_than_the_limit_passes_alone(limiter: RateLimiter
     deployment = standard(tpm=1_000, rpm=600)
     await limiter.admit(chat(deployment, max_tokens=5_000))
     error = await refusal(limiter, chat(deployment, max_tokens=5_000))
-    clock.advance(int(error.headers["retry-after-ms"]) / 1000)
+    # The room comes back 60.25 s later (the bucket's end plus a minute): 60 s is the most a 429 names, and the
+    # one more 429 at the 60th second names the rest.
+    assert error.headers["retry-after-ms"] == "60000"
+    clock.advance(60)
+    error = await refusal(limiter, chat(deployment, max_tokens=5_000))
+    assert error.headers["retry-after-ms"] == "251"  # a wait is rounded up, so that the limit has surely moved
+    clock.advance(0.251)
     await limiter.admit(chat(deployment, max_tokens=5_000))
 
 
@@ -377,12 +383,27 @@ async def test_a_store_busy_with_other_writers_gets_429s_never_unlimited_answers
     assert store.transactions == 1
 
 
-async def test_a_leased_refusal_never_asks_for_more_than_a_minute(clock: FakeClock) -> None:
-    """Leased tokens count until a minute after the lease could last be spent, so the room comes back up to a
-    lease period later than a minute; retry-after still says at most 60 s, which the openai SDK honours."""
-    store = SlowStore()
-    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=0.01), clock=clock)
+@pytest.mark.parametrize("lease_fraction", [0.0, 0.01], ids=["in place", "leased"])
+async def test_a_refusal_never_asks_for_more_than_a_minute(clock: FakeClock, lease_fraction: float) -> None:
+    """Tokens count until their quarter-second bucket ended a minute ago (leased ones until a minute after the lease
+    could last be spent), so the room comes back up to 61.35 s later; retry-after still says at most 60 s, as AOAI
+    does, in both headers and the message."""
+    store = MemoryStore() if lease_fraction == 0 else SlowStore()
+    limiter = RateLimiter(store, RateLimitConfig(lease_fraction=lease_fraction), clock=clock)
     deployment = standard(tpm=10_000, rpm=60_000)
     await limiter.admit(chat(deployment, max_tokens=10_000))  # the whole minute's budget in one request
     error = await refusal(limiter, chat(deployment, max_tokens=100))
     assert error.headers["retry-after"] == "60" and error.headers["retry-after-ms"] == "60000"
+    assert "Please retry after 60 seconds." in error.message
+
+
+async def test_a_utilisation_refusal_names_a_minute_at_a_time(limiter: RateLimiter, clock: FakeClock) -> None:
+    """One large request may take a PTU bucket far above 100 %: it drains for minutes, named 60 s at a time."""
+    deployment = provisioned(ptu=1)  # 2,500 a minute
+    await limiter.admit(chat(deployment, max_tokens=4_000))  # 16,000 and more: over six minutes to drain
+    for _ in range(5):
+        error = await refusal(limiter, chat(deployment, max_tokens=1))
+        assert error.headers["retry-after"] == "60" and error.headers["retry-after-ms"] == "60000"
+        clock.advance(60)
+    error = await refusal(limiter, chat(deployment, max_tokens=1))
+    assert int(error.headers["retry-after-ms"]) < 60_000

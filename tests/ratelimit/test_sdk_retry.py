@@ -1,12 +1,16 @@
 """The openai SDK's own retry, honouring `retry-after-ms`, gets through once the limiter says it will.
 
 A minimal Starlette app puts the limiter in front of a fixed chat answer (the real pipeline is wired by the
-app); a Provisioned deployment is used because its bucket drains in fractions of a second.
+app); a Provisioned deployment is used because its bucket drains in fractions of a second. A TPM refusal, whose
+room comes back a little over a minute later, names 60 s, which the SDK waits as it is told.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import math
 import time
 from collections.abc import AsyncIterator
 
@@ -18,10 +22,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from simulator.deployments import Deployment
 from simulator.errors import OpenAIError
-from simulator.ratelimit import RateLimiter
+from simulator.ratelimit import RateLimitConfig, RateLimiter
 from simulator.ratelimit.stores import MemoryStore
-from tests.ratelimit.factory import chat, provisioned
+from tests.ratelimit.conftest import table_config
+from tests.ratelimit.factory import chat, provisioned, standard
 from tests.support.ports import free_port, wait_for_port
 
 DEPLOYMENT = provisioned("ptu", model="gpt-4o", ptu=100)  # 250,000 per minute, draining 4,167 per second
@@ -35,19 +41,24 @@ ANSWER = {
 }
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[tuple[str, list[int], list[float]]]:
-    limiter = RateLimiter(MemoryStore())
+Served = tuple[str, list[int], list[float]]
+
+
+@contextlib.asynccontextmanager
+async def serving(limiter: RateLimiter, deployment: Deployment) -> AsyncIterator[Served]:
+    """The limiter in front of a chat answer on a loopback port: its URL, each answer's status and each 429's
+    `retry-after-ms` in seconds (checked against its `retry-after`)."""
     statuses: list[int] = []
     waits: list[float] = []
 
     async def completions(request: Request) -> JSONResponse:
         body = await request.json()
         try:
-            admission = await limiter.admit(chat(DEPLOYMENT, prompt_tokens=1, max_tokens=body["max_tokens"]))
+            admission = await limiter.admit(chat(deployment, prompt_tokens=1, max_tokens=body["max_tokens"]))
         except OpenAIError as error:
             statuses.append(error.status)
             waits.append(int(error.headers["retry-after-ms"]) / 1000)
+            assert error.headers["retry-after"] == str(math.ceil(waits[-1]))
             return JSONResponse(error.body(), error.status, headers=error.headers)
         statuses.append(200)
         return JSONResponse(ANSWER, headers=admission.headers)
@@ -57,12 +68,20 @@ async def server() -> AsyncIterator[tuple[str, list[int], list[float]]]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     await asyncio.to_thread(wait_for_port, port)
-    yield f"http://127.0.0.1:{port}", statuses, waits
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}", statuses, waits
+    finally:
+        server.should_exit = True
+        await task
 
 
-async def test_sdk_waits_retry_after_ms_and_succeeds(server: tuple[str, list[int], list[float]]) -> None:
+@pytest.fixture
+async def server() -> AsyncIterator[Served]:
+    async with serving(RateLimiter(MemoryStore()), DEPLOYMENT) as served:
+        yield served
+
+
+async def test_sdk_waits_retry_after_ms_and_succeeds(server: Served) -> None:
     url, statuses, waits = server
     client = openai.AsyncAzureOpenAI(azure_endpoint=url, api_key="k", api_version="2024-10-21", max_retries=1)
     async with client:
@@ -77,3 +96,46 @@ async def test_sdk_waits_retry_after_ms_and_succeeds(server: tuple[str, list[int
     # after that wait was served.
     assert 0.3 < waits[0] <= 0.48
     assert waits[0] <= elapsed < waits[0] + 1.0
+
+
+class RetryWaits(logging.Handler):
+    """The waits the SDK computes before each retry, read from its own log line ("Retrying request in %f seconds"),
+    so the test sees the SDK's decision without sleeping through it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.waits: asyncio.Queue[float] = asyncio.Queue()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg.startswith("Retrying request in"):
+            self.waits.put_nowait(float(record.args[0]))  # type: ignore[index]
+
+
+@pytest.mark.parametrize("backend", ["memory", "table"])
+async def test_sdk_waits_the_minute_a_tpm_refusal_names(backend: str, request: pytest.FixtureRequest) -> None:
+    config = RateLimitConfig() if backend == "memory" else table_config(request.getfixturevalue("azurite"))
+    limiter = RateLimiter.from_config(config)
+    await limiter.start()
+    logger = logging.getLogger("openai._base_client")
+    retries = RetryWaits()
+    level = logger.level
+    logger.addHandler(retries)
+    logger.setLevel(logging.INFO)
+    try:
+        async with serving(limiter, standard("tpm", tpm=10_000, rpm=60_000)) as (url, statuses, waits):
+            client = openai.AsyncAzureOpenAI(azure_endpoint=url, api_key="k", api_version="2024-10-21", max_retries=1)
+            async with client:
+                await client.chat.completions.create(model="tpm", messages=[], max_tokens=10_000)  # the whole minute
+                retried = asyncio.create_task(client.chat.completions.create(model="tpm", messages=[], max_tokens=1))
+                wait = await asyncio.wait_for(retries.waits.get(), 30)
+                retried.cancel()  # the retry would come a minute later
+                with contextlib.suppress(asyncio.CancelledError):
+                    await retried
+    finally:
+        logger.removeHandler(retries)
+        logger.setLevel(level)
+        await limiter.aclose()
+    # The room comes back a little over a minute later (a quarter-second bucket, a lease); the 429 says 60 s,
+    # `retry-after: 60` and `retry-after-ms: 60000`, and the SDK waits exactly that, not a back-off of its own.
+    assert statuses == [200, 429] and waits == [60.0]
+    assert wait == 60.0

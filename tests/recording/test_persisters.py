@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from simulator.recording import Recorder, RecordingConfig, Replayer, open_persis
 from simulator.recording.layout import UnsafeNameError
 from simulator.recording.persisters import UNCHANGED, Persister, Stored, WriteConflictError
 from simulator.recording.persisters.blob import BlobPersister
-from simulator.recording.persisters.files import FilePersister
+from simulator.recording.persisters.files import STALE_TEMPORARY_SECONDS, FilePersister
 from simulator.recording.serializer import dumps, loads
 from tests.recording.conftest import FakeClock, chat, collect, make_request
 from tests.recording.test_matching import _interaction
@@ -131,3 +133,41 @@ async def test_media_beside_the_recordings(persister: Persister) -> None:
     for unsafe in ("tts/media/../../x.mp3", "tts/audio-speech.yaml", "media/" + "ab" * 32 + ".mp3/..", "x/y.mp3"):
         with pytest.raises(UnsafeNameError):
             await persister.write_media(unsafe, b"")
+
+
+async def test_the_first_write_sweeps_what_killed_saves_left(tmp_path: Path) -> None:
+    """Only our own temporary files beside names the persister writes, and only once untouched for an hour: a
+    live save on another host sharing the folder cannot be told by its lock (docs/security.md, Crash safety)."""
+    media = "ab" * 32
+    abandoned = [
+        ".chat-completions.yaml.0123456789abcdef.tmp",  # a recording's
+        f"media/.{media}.mp3.0123456789abcdef.tmp",  # a media file's, beside the recordings
+        ".embeddings.yaml.k2_x9q0a.tmp",  # named by tempfile.mkstemp, as earlier versions did
+    ]
+    kept = [
+        ".chat-completions.yaml.fedcba9876543210.tmp",  # young: maybe a save under way on another host
+        ".notes.txt.0123456789abcdef.tmp",  # not beside a recording
+        ".chat-completions.yaml.tmp",  # not our pattern
+        ".hidden/.chat-completions.yaml.0123456789abcdef.tmp",  # not a folder of recordings
+        "chat-completions.yaml.0123456789abcdef.tmp",  # not hidden
+    ]
+    stale = time.time() - STALE_TEMPORARY_SECONDS - 1
+    for index, name in enumerate(abandoned + kept):
+        path = tmp_path / "gpt-4o" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half a save")
+        if index != len(abandoned):
+            os.utime(path, (stale, stale))
+    persister = FilePersister(tmp_path)
+    assert await persister.read("gpt-4o/chat-completions.yaml") is None  # reading sweeps nothing
+    assert len(_temporaries(tmp_path / "gpt-4o")) == len(abandoned + kept)
+    await persister.write("gpt-4o/chat-completions.yaml", "version: 1\n", None)
+    assert _temporaries(tmp_path / "gpt-4o") == sorted(kept)
+    (tmp_path / "gpt-4o" / abandoned[0]).write_bytes(b"left by a save killed since")
+    os.utime(tmp_path / "gpt-4o" / abandoned[0], (stale, stale))
+    await persister.write_media(f"gpt-4o/media/{media}.mp3", b"audio")  # once a process: not again
+    assert (tmp_path / "gpt-4o" / abandoned[0]).exists()
+
+
+def _temporaries(folder: Path) -> list[str]:
+    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*.tmp"))
