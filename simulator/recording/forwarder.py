@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from simulator.context import OpenAIRequest, Surface
+from simulator.delivery import AbortConnection
 from simulator.errors import OpenAIError
 from simulator.recording import filters
 from simulator.recording.sse import TimedEvents
@@ -177,8 +178,9 @@ async def relay_timed(
     keep: Callable[[float, list[tuple[float, bytes]]], Awaitable[None]],
 ) -> AsyncIterator[bytes]:
     """Pass an upstream stream on chunk by chunk as it arrives, then hand `keep` its duration and its events, each
-    timed on `clock` from `started`. A stream that breaks off is logged and not kept: a partial recording would
-    replay as a complete answer."""
+    timed on `clock` from `started`. A stream that breaks off is logged and not kept (a partial recording would
+    replay as a complete answer), and breaks the client's connection off too: ended cleanly, it would read as a
+    complete answer to the client as well."""
     timed = TimedEvents(clock, started)
     try:
         async for chunk in upstream.content.iter_any():
@@ -186,7 +188,7 @@ async def relay_timed(
             yield chunk
     except (TimeoutError, aiohttp.ClientError) as error:
         logger.warning("the upstream stream %s broke off (%r); not recorded", what, error)
-        return
+        raise AbortConnection from error
     finally:
         upstream.release()
     duration = timed.close()

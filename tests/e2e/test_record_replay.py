@@ -288,6 +288,22 @@ def test_upstream_failures_reach_the_client_as_aoai_errors(
     assert not {"standin-500", "standin-hang", "standin-429"} & {path.name for path in directory.iterdir()}
 
 
+def test_an_upstream_stream_that_breaks_off_breaks_the_clients_off_too(
+    recorder: SimulatorProcess, directory: Path
+) -> None:
+    """Ended cleanly instead, the client would take the first events for a whole answer: the SDK ends its
+    iteration without an error when the body ends, `[DONE]` or not."""
+    stream = sdk(recorder).chat.completions.create(
+        model="standin-cut", messages=[{"role": "user", "content": "Break off"}], stream=True
+    )
+    received = []
+    with pytest.raises(openai.APIConnectionError):  # httpx's RemoteProtocolError: the chunked body was cut
+        for chunk in stream:
+            received.append(chunk)
+    assert len(received) == 2  # the stand-in breaks off after its second event
+    assert "standin-cut" not in {path.name for path in directory.iterdir()}
+
+
 def test_an_unreachable_upstream_answers_bad_gateway(standin: StandinAOAI, tmp_path: Path) -> None:
     refused = StandinAOAI()  # never started: its port refuses connections
     env = record_env(standin, tmp_path, AZURE_OPENAI_ENDPOINT=refused.url)
