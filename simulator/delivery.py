@@ -10,7 +10,7 @@ from typing import Any
 from simulator import jsonenc, sse
 from simulator.generators.responses import CreatedResponse
 from simulator.ratelimit import Admission
-from simulator.replies import JsonReply, Reply, StreamEvent, StreamEvents, StreamReply
+from simulator.replies import FinalisedSource, JsonReply, Reply, StreamEvent, StreamEvents, StreamReply
 
 
 class AbortConnection(Exception):  # noqa: N818 - it is a signal to the transport, not an error of ours
@@ -81,16 +81,8 @@ async def settle_when_done(reply: Reply, admission: Admission) -> Reply:
         await admission.settle(reply.usage)
         return reply
     source = reply.source if reply.source is not None else _whole(reply.events)
-    reply.source = _settling(source, reply, admission)
+    reply.source = FinalisedSource(source, lambda: admission.settle(reply.usage))
     return reply
-
-
-async def _settling(source: AsyncIterator[bytes], reply: StreamReply, admission: Admission) -> AsyncIterator[bytes]:
-    try:
-        async for data in source:
-            yield data
-    finally:
-        await admission.settle(reply.usage)
 
 
 def apply_completion_filter(reply: Reply, results: dict[str, Any]) -> Reply:

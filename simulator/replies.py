@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -160,3 +160,43 @@ class StreamReply:
 
 
 Reply = JsonReply | StreamReply
+
+
+class FinalisedSource:
+    """A stream's source that runs `final` once when it ends, fails or is closed, whether or not it ever started.
+
+    An async generator's `finally` does not run when it is closed before its first step, which is what happens to a
+    stream whose client left before its headers went out, or that a response hook replaced: work that must happen
+    when a stream is over (a Provisioned deployment's usage settled, an upstream connection released) goes here.
+    """
+
+    __slots__ = ("_final", "_iterator", "_source")
+
+    def __init__(self, source: AsyncIterable[bytes], final: Callable[[], Awaitable[None]]) -> None:
+        self._source = source
+        self._iterator: AsyncIterator[bytes] | None = None
+        self._final: Callable[[], Awaitable[None]] | None = final
+
+    def __aiter__(self) -> FinalisedSource:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = self._source.__aiter__()
+        try:
+            return await self._iterator.__anext__()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        final, self._final = self._final, None
+        if final is None:
+            return
+        opened = self._iterator if self._iterator is not None else self._source
+        close = getattr(opened, "aclose", None)
+        try:
+            if close is not None:
+                await close()
+        finally:
+            await final()

@@ -22,6 +22,7 @@ from simulator.delivery import AbortConnection
 from simulator.errors import OpenAIError
 from simulator.recording import filters
 from simulator.recording.sse import TimedEvents
+from simulator.replies import FinalisedSource
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-async def relay_timed(
+def relay_timed(
     upstream: aiohttp.ClientResponse,
     clock: Callable[[], float],
     started: float,
@@ -180,7 +181,22 @@ async def relay_timed(
     """Pass an upstream stream on chunk by chunk as it arrives, then hand `keep` its duration and its events, each
     timed on `clock` from `started`. A stream that breaks off is logged and not kept (a partial recording would
     replay as a complete answer), and breaks the client's connection off too: ended cleanly, it would read as a
-    complete answer to the client as well."""
+    complete answer to the client as well. The upstream connection goes back to the pool when the stream is over,
+    even one never started (its client left before the headers, or a response hook replaced it)."""
+
+    async def release() -> None:
+        upstream.release()
+
+    return FinalisedSource(_relayed(upstream, clock, started, what, keep), release)
+
+
+async def _relayed(
+    upstream: aiohttp.ClientResponse,
+    clock: Callable[[], float],
+    started: float,
+    what: str,
+    keep: Callable[[float, list[tuple[float, bytes]]], Awaitable[None]],
+) -> AsyncIterator[bytes]:
     timed = TimedEvents(clock, started)
     try:
         async for chunk in upstream.content.iter_any():
@@ -190,6 +206,6 @@ async def relay_timed(
         logger.warning("the upstream stream %s broke off (%r); not recorded", what, error)
         raise AbortConnection from error
     finally:
-        upstream.release()
+        upstream.release()  # before `keep` writes the recording; releasing twice is harmless
     duration = timed.close()
     await keep(duration, timed.events)

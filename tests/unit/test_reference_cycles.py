@@ -23,7 +23,10 @@ from simulator.server import create_app
 from simulator.settings import Settings
 
 CHAT = "/openai/deployments/bench-chat/chat/completions?api-version=2024-10-21"
-LIMITED = {"bench-tiny": {"model": "gpt-4o", "requestsPerMinute": 1, "tokensPerMinute": 1000}}
+LIMITED = {
+    "bench-tiny": {"model": "gpt-4o", "requestsPerMinute": 1, "tokensPerMinute": 1000},
+    "bench-ptu": {"model": "gpt-4o", "type": "provisioned", "ptu": 100},  # its streams settle usage when over
+}
 
 
 def extra_requests() -> list[tuple[str, str, dict[str, object]]]:
@@ -32,6 +35,7 @@ def extra_requests() -> list[tuple[str, str, dict[str, object]]]:
     responses = {"model": "bench-chat", "input": "Hello", "max_output_tokens": 16}
     return [
         ("chat n=3 streamed", CHAT, {"messages": messages, "n": 3, "stream": True, "max_tokens": 8}),
+        ("provisioned streamed", CHAT.replace("bench-chat", "bench-ptu"), {"messages": messages, "stream": True}),
         ("responses streamed", "/openai/v1/responses", {**responses, "stream": True}),
         ("responses background", "/openai/v1/responses", {**responses, "background": True, "store": True}),
         ("400", CHAT, {"messages": "nope"}),
