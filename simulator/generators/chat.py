@@ -99,8 +99,9 @@ class ChatGenerator:
         return self.render(request, params, answers, rng)
 
     def budgeted(self, request: OpenAIRequest, params: ChatParams) -> ChatParams:
-        """`params` with each choice's cap within the request's generation budget."""
-        cap = budget_cap(params.max_tokens, request.model, params.n, self.settings.max_generated_tokens)
+        """`params` with each choice's cap within the request's generation budget (its logprobs counted)."""
+        budget = self.settings.max_generated_tokens
+        cap = budget_cap(params.max_tokens, request.model, params.n, budget, logprobs=params.logprobs)
         return params if cap == params.max_tokens else dataclasses.replace(params, max_tokens=cap)
 
     def render(
