@@ -34,7 +34,11 @@ OPEN_BATCH = 25  # paced streams opened together
 
 
 async def call(
-    app: Callable[..., Awaitable[None]], path: str, body: bytes, kept: list[bytes] | None = None
+    app: Callable[..., Awaitable[None]],
+    path: str,
+    body: bytes,
+    kept: list[bytes] | None = None,
+    headers: dict[str, str] = scenarios.HEADERS,
 ) -> tuple[int, int]:
     """One request through the ASGI app: its status and how many body bytes came back (the bytes themselves
     appended to `kept` when given)."""
@@ -49,7 +53,7 @@ async def call(
         "raw_path": url.path.encode(),
         "query_string": url.query.encode(),
         "root_path": "",
-        "headers": [(name.encode(), value.encode()) for name, value in scenarios.HEADERS.items()]
+        "headers": [(name.encode(), value.encode()) for name, value in headers.items()]
         + [(b"content-length", str(len(body)).encode())],
         "client": ("127.0.0.1", 40000),
         "server": ("127.0.0.1", 8000),

@@ -182,10 +182,14 @@ def media_scenarios() -> tuple[Scenario, ...]:
     )
 
 
-def multipart(fields: dict[str, str], file_field: str, filename: str, data: bytes, content_type: str) -> bytes:
+def multipart(
+    fields: dict[str, str] | list[tuple[str, str]], file_field: str, filename: str, data: bytes, content_type: str
+) -> bytes:
+    """A form of `fields` (pairs when a name repeats, as `timestamp_granularities[]` does) and one file."""
+    pairs = fields.items() if isinstance(fields, dict) else fields
     parts = [
         f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-        for name, value in fields.items()
+        for name, value in pairs
     ]
     head = (
         f'--{MULTIPART_BOUNDARY}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{filename}"\r\n'
@@ -194,13 +198,13 @@ def multipart(fields: dict[str, str], file_field: str, filename: str, data: byte
     return b"".join(parts) + head.encode() + data + f"\r\n--{MULTIPART_BOUNDARY}--\r\n".encode()
 
 
-def silent_wav(seconds: float, rate: int = 16_000) -> bytes:
+def silent_wav(seconds: float, rate: int = 16_000, sample_bytes: int = 2) -> bytes:
     output = io.BytesIO()
     with wave.open(output, "wb") as file:
         file.setnchannels(1)
-        file.setsampwidth(2)
+        file.setsampwidth(sample_bytes)
         file.setframerate(rate)
-        file.writeframes(bytes(2 * round(seconds * rate)))
+        file.writeframes(bytes(sample_bytes * round(seconds * rate)))
     return output.getvalue()
 
 

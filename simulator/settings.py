@@ -92,7 +92,8 @@ class Settings:
     )
     max_generated_tokens: int = setting(
         "SIMULATOR_MAX_GENERATED_TOKENS",
-        "Most tokens generated for one request, all choices together; longer answers end with finish_reason `length`.",
+        "Most tokens generated for one request, all choices together, a token with logprobs counting 1 plus its "
+        "alternatives; longer answers end with finish_reason `length`.",
         262144,
     )
     max_concurrent_streams: int = setting(

@@ -45,12 +45,25 @@ def output_limit(cap: int | None, model: ModelSpec) -> int:
     return min(cap, model.max_output_tokens) if cap is not None else model.max_output_tokens
 
 
-def budget_cap(cap: int | None, model: ModelSpec, choices: int, budget: int) -> int | None:
+def budget_cap(
+    cap: int | None, model: ModelSpec, choices: int, budget: int, *, logprobs: int | None = None, spent: int = 0
+) -> int | None:
     """Each choice's cap within the request's generation budget, shared by its choices: the caller's cap, lowered
     only where `choices` answers of the most the model allows would pass the budget (a JSON schema of large
-    arrays, 128 choices). A choice that reaches it ends with finish_reason "length", as at any cap."""
-    share = max(1, budget // choices)
+    arrays, 128 choices). A choice that reaches it ends with finish_reason "length", as at any cap.
+
+    A token asked for with logprobs costs its alternatives too (`token_cost`), which cost far more to make and send
+    than the token itself: 128 choices with 20 `top_logprobs` each share what 128 plain choices would. `spent`: what
+    the request has already cost of the budget (an echoed prompt's logprobs)."""
+    share = max(1, (budget - spent) // (choices * token_cost(logprobs)))
     return cap if output_limit(cap, model) <= share else share
+
+
+def token_cost(logprobs: int | None) -> int:
+    """What one generated token costs of the generation budget: 1, plus one for each logprob entry made for it
+    when logprobs are asked for (`logprobs`: how many alternatives, chat's `top_logprobs` or completions'
+    `logprobs`; the chosen token's own entry counts when it is 0)."""
+    return 1 if logprobs is None else 1 + max(logprobs, 1)
 
 
 def choose_length(cap: int | None, model: ModelSpec, rng: random.Random, wanted: tuple[int, int]) -> Length:

@@ -24,6 +24,7 @@ from simulator.generators.base import (
     choose_length,
     output_limit,
 )
+from simulator.generators.json_schema import generate_json_passing
 from simulator.generators.lorem import lorem_pieces
 from simulator.generators.response_format import JsonFormat, parse_response_format
 from simulator.generators.text_stream import (
@@ -99,8 +100,9 @@ class ChatGenerator:
         return self.render(request, params, answers, rng)
 
     def budgeted(self, request: OpenAIRequest, params: ChatParams) -> ChatParams:
-        """`params` with each choice's cap within the request's generation budget."""
-        cap = budget_cap(params.max_tokens, request.model, params.n, self.settings.max_generated_tokens)
+        """`params` with each choice's cap within the request's generation budget (its logprobs counted)."""
+        budget = self.settings.max_generated_tokens
+        cap = budget_cap(params.max_tokens, request.model, params.n, budget, logprobs=params.logprobs)
         return params if cap == params.max_tokens else dataclasses.replace(params, max_tokens=cap)
 
     def render(
@@ -172,11 +174,21 @@ class ChatGenerator:
         the model's limit)."""
         if params.tool_choice is not None:
             after_tool = bool(params.messages) and params.messages[-1].get("role") == "tool"  # Responses: input []
+            limit = output_limit(cap, model)
+
+            def arguments(schema: Any, rng: random.Random) -> str:  # made no further than the cut
+                return generate_json_passing(schema, rng, limit, lambda text: tokens.count_text(text, model.encoding))
+
             calls = choose_tool_calls(
-                params.tools, params.tool_choice, rng, self.settings.tool_calls, after_tool=after_tool
+                params.tools,
+                params.tool_choice,
+                rng,
+                self.settings.tool_calls,
+                after_tool=after_tool,
+                arguments=arguments,
             )
             if calls is not None:
-                return tool_call_answer(calls, output_limit(cap, model), model.encoding)
+                return tool_call_answer(calls, limit, model.encoding)
         if params.response_format is not None:
             return json_answer(params.response_format, rng, output_limit(cap, model), model.encoding)
         length = choose_length(cap, model, rng, self.settings.completion_tokens)

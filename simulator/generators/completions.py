@@ -17,6 +17,7 @@ from simulator.generators.base import (
     check_context,
     check_output_cap,
     choose_length,
+    token_cost,
 )
 from simulator.generators.logprobs import CompletionLogprobs
 from simulator.generators.lorem import lorem_pieces
@@ -64,9 +65,13 @@ class CompletionGenerator:
         return answers
 
     def cap(self, request: OpenAIRequest, params: CompletionParams) -> int | None:
-        """Each choice's cap within the request's generation budget."""
+        """Each choice's cap within the request's generation budget, its logprobs counted: an echoed prompt's
+        logprobs are spent first (made once per prompt, `CompletionLogprobs`), the rest is the choices' share."""
         choices = len(params.prompts) * params.n
-        return budget_cap(params.max_tokens, request.model, choices, self.settings.max_generated_tokens)
+        echoed = (request.prompt_tokens or 0) if params.echo and params.logprobs is not None else 0
+        spent = echoed * (token_cost(params.logprobs) - 1)
+        budget = self.settings.max_generated_tokens
+        return budget_cap(params.max_tokens, request.model, choices, budget, logprobs=params.logprobs, spent=spent)
 
     def echoed(self, request: OpenAIRequest, params: CompletionParams, prompt: str) -> list[str]:
         """An echoed prompt leads each answer and is no completion token: one piece, or its own tokens when each
@@ -96,9 +101,11 @@ class CompletionGenerator:
             filter_results = envelope.content_filter_results()
             chunks: list[ChoiceChunk] = []
             for index, choice in enumerate(answers):
-                chunk_logprobs = None if values is None else choice.chunk_logprobs(values)
+                pieces, chunk_logprobs = choice.pieces, None
+                if values is not None:
+                    pieces, chunk_logprobs = choice.streamed(values)
                 chunks += text_chunks(
-                    COMPLETION_CHUNK, index, choice.pieces, choice.finish_reason, filter_results, None, chunk_logprobs
+                    COMPLETION_CHUNK, index, pieces, choice.finish_reason, filter_results, None, chunk_logprobs
                 )
             events = stream_events(frame, chunks, usage_json if params.include_usage else None)
             return StreamReply(events=events, usage=usage)
@@ -134,13 +141,19 @@ class CompletionChoice:
     echoed: int  # leading pieces that are the prompt
     tokens: int  # completion tokens (the echoed prompt's are not)
 
-    def chunk_logprobs(self, values: CompletionLogprobs) -> list[dict[str, Any]]:
-        """Each streamed piece's `logprobs`: its token, offset in the whole text, and values."""
-        offsets = itertools.accumulate((len(piece) for piece in self.pieces), initial=0)
-        return [
-            values.values([piece], offset, echoed=int(position == 0 and self.echoed > 0))
-            for position, (piece, offset) in enumerate(zip(self.pieces, offsets, strict=False))
+    def streamed(self, values: CompletionLogprobs) -> tuple[list[str], list[dict[str, Any]]]:
+        """The streamed pieces and each one's `logprobs` (its tokens, offsets in the whole text, and values): an
+        echoed prompt in one chunk, as it is echoed without logprobs, then the answer a token a chunk."""
+        echoed = self.pieces[: self.echoed]
+        answer = self.pieces[self.echoed :]
+        offsets = itertools.accumulate((len(piece) for piece in answer), initial=len("".join(echoed)))
+        logprobs = [
+            values.values([piece], offset, start=position)
+            for position, (piece, offset) in enumerate(zip(answer, offsets, strict=False), self.echoed)
         ]
+        if not echoed:
+            return answer, logprobs
+        return ["".join(echoed), *answer], [values.values(echoed, echoed=self.echoed), *logprobs]
 
 
 class _CompletionChunk(ChoiceShape):

@@ -48,18 +48,23 @@ def chat_logprobs(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 class CompletionLogprobs:
-    """Legacy completions' `logprobs` for one choice: `tokens`, `token_logprobs`, `top_logprobs` (the `top` most
+    """Legacy completions' `logprobs` for one request: `tokens`, `token_logprobs`, `top_logprobs` (the `top` most
     likely, as a token → logprob map) and `text_offset` (each token's start in the choice's text, echoed prompt
-    included). An echoed prompt's first token has no logprob (null), as OpenAI answers."""
+    included). An echoed prompt's first token has no logprob (null), as OpenAI answers.
+
+    An echoed prompt is scored, not sampled: a model gives its tokens the same logprobs in every choice, so they
+    are drawn once per prompt position and shared by the request's choices (and 128 choices of a long prompt cost
+    one prompt's entries, not 128)."""
 
     def __init__(self, top: int, rng: random.Random) -> None:
         self.top, self.rng = top, rng
+        self._prompt: dict[tuple[int, str], tuple[float, dict[str, float]]] = {}
 
-    def values(self, pieces: Sequence[str], offset: int = 0, *, echoed: int = 0) -> dict[str, Any]:
-        """The logprobs of `pieces`, the first starting at character `offset`; `echoed` leading pieces are the
-        prompt."""
+    def values(self, pieces: Sequence[str], offset: int = 0, *, echoed: int = 0, start: int = 0) -> dict[str, Any]:
+        """The logprobs of `pieces`, the first starting at character `offset` and at position `start` of its
+        choice; the choice's first `echoed` pieces are the prompt."""
         tokens, token_logprobs, top_logprobs, offsets = [], [], [], []
-        for position, piece in enumerate(pieces):
+        for position, piece in enumerate(pieces, start):
             tokens.append(piece)
             offsets.append(offset)
             offset += len(piece)
@@ -67,12 +72,25 @@ class CompletionLogprobs:
                 token_logprobs.append(None)
                 top_logprobs.append(None)
                 continue
-            ranked = _ranked(piece, max(self.top, 1), self.rng)
-            token_logprobs.append(ranked[0][1])
-            top_logprobs.append(dict(ranked[: self.top]))
+            logprob, top = self._scored(position, piece) if position < echoed else self._sampled(piece)
+            token_logprobs.append(logprob)
+            top_logprobs.append(top)
         return {
             "text_offset": offsets,
             "token_logprobs": token_logprobs,
             "tokens": tokens,
             "top_logprobs": top_logprobs,
         }
+
+    def _sampled(self, piece: str) -> tuple[float, dict[str, float]]:
+        """A token's logprob and its `top` alternatives."""
+        ranked = _ranked(piece, max(self.top, 1), self.rng)
+        return ranked[0][1], dict(ranked[: self.top])
+
+    def _scored(self, position: int, piece: str) -> tuple[float, dict[str, float]]:
+        """A prompt token's, the same in every choice."""
+        key = (position, piece)
+        values = self._prompt.get(key)
+        if values is None:
+            values = self._prompt[key] = self._sampled(piece)
+        return values

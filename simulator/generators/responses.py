@@ -108,7 +108,7 @@ class ResponsesGenerator:
 
     def generate(self, request: OpenAIRequest, turn: Turn, rng: random.Random) -> Reply:
         model, params = request.model, turn.params
-        answer = self.chat.answer(request, turn.chat, rng)
+        answer = self.chat.answer(request, self.chat.budgeted(request, turn.chat), rng)
         output, pieces = _output(answer, params, rng)
         incomplete = answer.finish_reason == "length"
         prompt_tokens = request.prompt_tokens or 0

@@ -32,6 +32,7 @@ from simulator.params import (
 MAX_NAME_LENGTH = 64
 NAME_PATTERN = "^[a-zA-Z0-9_-]+$"
 _NAME = re.compile(NAME_PATTERN)
+Arguments = Callable[[Any, random.Random], str]  # a function's arguments from its parameters' schema
 _EMPTY_PARAMETERS: Mapping[str, Any] = {"type": "object", "properties": {}}
 
 
@@ -96,12 +97,14 @@ def choose_tool_calls(
     policy: ToolCallPolicy = ToolCallPolicy(),
     *,
     after_tool: bool = False,
+    arguments: Arguments = generate_json,
 ) -> ToolCalls | None:
     """The tool calls a chat answer makes (`parse_tools` gave `tools` and `choice`), or None for text.
 
-    `after_tool`: the last message is a tool result, which makes "auto" less eager to call again.
+    `after_tool`: the last message is a tool result, which makes "auto" less eager to call again. `arguments`
+    makes a function's arguments from its parameters' schema (one that stops at the answer's cap, for chat).
     """
-    calls = choose_calls(tools, choice, rng, policy, after_tool=after_tool)
+    calls = choose_calls(tools, choice, rng, policy, after_tool=after_tool, arguments=arguments)
     if not calls:
         return None
     finish_reason = "stop" if choice.mode is ChoiceMode.NAMED else "tool_calls"
@@ -132,7 +135,13 @@ def parse_tools(
 
 
 def choose_calls(
-    tools: Sequence[Tool], choice: ToolChoice, rng: random.Random, policy: ToolCallPolicy, *, after_tool: bool = False
+    tools: Sequence[Tool],
+    choice: ToolChoice,
+    rng: random.Random,
+    policy: ToolCallPolicy,
+    *,
+    after_tool: bool = False,
+    arguments: Arguments = generate_json,
 ) -> list[Call]:
     """What the simulated model calls: nothing, one tool, or (when allowed) a few in parallel."""
     candidates = [tool for tool in tools if tool.name in choice.allowed]
@@ -146,7 +155,7 @@ def choose_calls(
     if choice.parallel and choice.mode is not ChoiceMode.NAMED:
         while count < policy.max_parallel and rng.random() < policy.parallel_probability:
             count += 1
-    return [_call(rng.choice(candidates), rng) for _ in range(count)]
+    return [_call(rng.choice(candidates), rng, arguments) for _ in range(count)]
 
 
 def chat_tool_calls(calls: Sequence[Call], rng: random.Random) -> list[dict[str, Any]]:
@@ -184,14 +193,14 @@ def tool_call_deltas(
     return deltas
 
 
-def _call(tool: Tool, rng: random.Random) -> Call:
+def _call(tool: Tool, rng: random.Random, arguments: Arguments) -> Call:
     if tool.kind == "custom":
         return Call(tool.name, tool.kind, "".join(lorem.lorem_pieces(rng.randint(3, 12), rng)))
     try:
-        arguments = generate_json(tool.parameters or _EMPTY_PARAMETERS, rng)
+        text = arguments(tool.parameters or _EMPTY_PARAMETERS, rng)
     except SchemaError:  # a schema nothing satisfies: real models still answer with something
-        arguments = "{}"
-    return Call(tool.name, tool.kind, arguments)
+        text = "{}"
+    return Call(tool.name, tool.kind, text)
 
 
 # Parsing, with OpenAI's error wording.

@@ -284,3 +284,16 @@ def test_response_store_bench_times_a_turn_in_memory_and_on_blob() -> None:
     assert completed.returncode == 0, completed.stderr[-2000:]
     lines = completed.stdout.splitlines()
     assert [line.split()[0] for line in lines] == ["memory", "blob"] and all("median" in line for line in lines)
+
+
+def test_request_cost_sends_each_shape_the_routes_accept() -> None:
+    """Each shape is a request its route answers with 200 (the bench exits otherwise); the dearest, speech and
+    the schemas, are left to the bench itself."""
+    shapes = ["chat-logprobs", "completions-logprobs-stream", "embeddings", "image-dalle", "transcription"]
+    command = [sys.executable, "-m", "bench.request_cost", "--repeat", "1", "--baseline-repeat", "5"]
+    for shape in shapes:
+        command += ["--shape", shape]
+    output = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True, timeout=120).stdout
+    rows = {line.split()[0]: float(line.split()[2]) for line in output.splitlines()[1:]}  # × plain chat
+    assert set(rows) == {"chat", *shapes} and rows["chat"] == 1
+    assert all(ratio > 1 for shape, ratio in rows.items() if shape != "chat")

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from simulator.api.routes import ROUTES
+from tests.support import spec
 from tests.support.server import SimulatorProcess
 
 GA = "?api-version=2024-10-21"
@@ -111,6 +112,23 @@ def test_generated_tokens_are_shared_by_the_choices_of_a_request(client: httpx.C
     body = client.post(CHAT, json={"messages": [USER], "n": 4, "max_tokens": 500}).json()
     assert body["usage"]["completion_tokens"] <= 40
     assert {choice["finish_reason"] for choice in body["choices"]} == {"length"}
+
+
+def test_logprobs_count_in_the_generation_budget(client: httpx.Client) -> None:
+    """A token with 3 `top_logprobs` costs 4 of the 40: 10 tokens, cut as at any cap, on every API."""
+    asked = {"logprobs": True, "top_logprobs": 3}
+    body = client.post(CHAT, json={"messages": [USER], "n": 2, "max_tokens": 500, **asked}).json()
+    assert [len(choice["logprobs"]["content"]) for choice in body["choices"]] == [5, 5]
+    assert body["usage"]["completion_tokens"] == 10
+    body = client.post(COMPLETIONS, json={"prompt": "hi", "max_tokens": 500, "logprobs": 3}).json()
+    assert len(body["choices"][0]["logprobs"]["tokens"]) == 10 and body["choices"][0]["finish_reason"] == "length"
+    turn = {"model": "chat", "input": "hi", "top_logprobs": 3, "include": ["message.output_text.logprobs"]}
+    raw = client.post("/openai/v1/responses", json=turn)
+    assert raw.status_code == 200, raw.text
+    spec.validate(raw.json(), "AzureResponse", spec.V1)
+    response = raw.json()
+    assert response["status"] == "incomplete" and response["incomplete_details"] == {"reason": "max_output_tokens"}
+    assert response["usage"]["output_tokens"] == 10 and len(response["output"][0]["content"][0]["logprobs"]) == 10
 
 
 @pytest.mark.parametrize("route", [route for route in ROUTES if "POST" in route.methods], ids=lambda route: route.name)

@@ -15,11 +15,13 @@ from simulator.generators.json_schema import (
     Limits,
     SchemaError,
     generate_json,
+    generate_json_passing,
     generate_json_within,
     generate_value,
     pattern_string,
     strict_violation,
 )
+from simulator.tokens import count_text
 from tests.generators.schemas import CORPUS, LINKED_LIST, ORDER, UI_COMPONENT
 
 SEEDS = range(150)
@@ -173,6 +175,38 @@ def test_generate_json_within_falls_back_to_the_smallest_instance() -> None:
     assert len(fitted) < len(big)
     validate(json.loads(fitted), UI_COMPONENT)
     assert generate_json_within(UI_COMPONENT, random.Random(3), None, len) == big
+
+
+def _rows(items: int, kind: Any = None) -> dict[str, Any]:
+    rows = {"type": "array", "minItems": items, "items": kind or {"type": "string"}}
+    return {"type": "object", "properties": {"rows": rows}, "required": ["rows"], "additionalProperties": False}
+
+
+def _tokens(text: str) -> int:
+    return count_text(text, "o200k_base")
+
+
+def test_an_instance_past_the_cap_is_made_no_further_than_the_cut() -> None:
+    """20,000 strings for a 100-token answer: about a hundred are made, enough to pass the cap, not 20,000."""
+    for text in (
+        generate_json_passing(_rows(20_000), random.Random(1), 100, _tokens),
+        generate_json_within(_rows(20_000), random.Random(1), 100, _tokens),
+    ):
+        assert _tokens(text) > 100 and text.count('","') < 200
+    long_string = generate_json_within({"type": "string", "minLength": 10**8}, random.Random(1), 50, _tokens)
+    assert _tokens(long_string) > 50 and len(long_string) < 16 * (50 + 64) + 100
+
+
+def test_an_instance_within_the_cap_is_the_whole_one() -> None:
+    assert generate_json_within(UI_COMPONENT, random.Random(5), 10_000, _tokens) == generate_json(
+        UI_COMPONENT, random.Random(5)
+    )
+    # Values of under a token (empty objects): stopped at the bound yet fitting, it is made again, larger.
+    schema = _rows(400, {"type": "object", "properties": {}, "additionalProperties": False})
+    text = generate_json_passing(schema, random.Random(1), 250, _tokens)
+    assert _tokens(text) > 250 or len(json.loads(text)["rows"]) >= 400
+    whole = generate_json_passing(schema, random.Random(1), 2_000, _tokens)
+    assert len(json.loads(whole)["rows"]) >= 400  # minItems, and a few more
 
 
 def test_strict_violation_wording() -> None:

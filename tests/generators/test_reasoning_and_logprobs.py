@@ -225,8 +225,12 @@ def test_streamed_completion_logprobs() -> None:
         if offsets:
             spec.validate({**payload, "choices": [{**choice, "finish_reason": "stop"}]}, "createCompletionResponse")
         if choice["text"]:
-            assert choice["logprobs"]["tokens"] == [choice["text"]]
+            tokens = choice["logprobs"]["tokens"]
+            assert "".join(tokens) == choice["text"] and len(tokens) == (2 if not offsets else 1)
             offsets.append(choice["logprobs"]["text_offset"][0])
             assert offsets[-1] == len(text)
+            assert choice["logprobs"]["text_offset"] == [
+                len(text) + len("".join(tokens[:i])) for i in range(len(tokens))
+            ]
             text += choice["text"]
-    assert text.startswith("Say it") and len(offsets) == 2 + 6
+    assert text.startswith("Say it") and len(offsets) == 1 + 6  # the echoed prompt in one chunk, then a token each
