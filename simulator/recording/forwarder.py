@@ -184,28 +184,21 @@ def relay_timed(
     complete answer to the client as well. The upstream connection goes back to the pool when the stream is over,
     even one never started (its client left before the headers, or a response hook replaced it)."""
 
+    async def relayed() -> AsyncIterator[bytes]:
+        timed = TimedEvents(clock, started)
+        try:
+            async for chunk in upstream.content.iter_any():
+                timed.feed(chunk)
+                yield chunk
+        except (TimeoutError, aiohttp.ClientError) as error:
+            logger.warning("the upstream stream %s broke off (%r); not recorded", what, error)
+            raise AbortConnection from error
+        finally:
+            upstream.release()  # before `keep` writes the recording; releasing twice is harmless
+        duration = timed.close()
+        await keep(duration, timed.events)
+
     async def release() -> None:
         upstream.release()
 
-    return FinalisedSource(_relayed(upstream, clock, started, what, keep), release)
-
-
-async def _relayed(
-    upstream: aiohttp.ClientResponse,
-    clock: Callable[[], float],
-    started: float,
-    what: str,
-    keep: Callable[[float, list[tuple[float, bytes]]], Awaitable[None]],
-) -> AsyncIterator[bytes]:
-    timed = TimedEvents(clock, started)
-    try:
-        async for chunk in upstream.content.iter_any():
-            timed.feed(chunk)
-            yield chunk
-    except (TimeoutError, aiohttp.ClientError) as error:
-        logger.warning("the upstream stream %s broke off (%r); not recorded", what, error)
-        raise AbortConnection from error
-    finally:
-        upstream.release()  # before `keep` writes the recording; releasing twice is harmless
-    duration = timed.close()
-    await keep(duration, timed.events)
+    return FinalisedSource(relayed(), release)
